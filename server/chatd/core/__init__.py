@@ -1,0 +1,1 @@
+"""The core: live sessions, providers, tools and the store. No JSON-RPC, no sockets here."""

@@ -1,0 +1,75 @@
+"""The offline ``echo`` provider: replies ``[N] <message>``, N = user messages so far.
+
+It needs no key and no network, streams its reply in a few deltas (pausing
+``echo_delay_ms`` between them so tests can hold a turn open), and persists like a real
+provider, so a reply of ``[3] …`` after a restart proves the history survived.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import anyio
+
+from chatd.config import ProviderSettings
+from chatd.core.events import TextDelta
+from chatd.core.providers.base import (
+    Conversation,
+    Emit,
+    Provider,
+    StepResult,
+    ToolResult,
+    TranscriptItem,
+    Usage,
+)
+from chatd.errors import CorruptSnapshot
+
+DELTAS_PER_REPLY = 4
+
+
+class EchoProvider(Provider):
+    kind: ClassVar[str] = "echo"
+    default_model: ClassVar[str] = "echo-1"
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        super().__init__(settings)
+        self.delay_s = settings.delay_ms / 1000.0
+
+    def user_message(self, text: str) -> Any:
+        return {"role": "user", "content": text}
+
+    def assistant_message(self, text: str) -> Any:
+        return {"role": "assistant", "content": text}
+
+    async def step(self, conversation: Conversation, emit: Emit) -> StepResult:
+        history = conversation.history
+        user_turns = sum(1 for message in history if message.get("role") == "user")
+        reply = f"[{user_turns}] {history[-1]['content']}"
+        size = max(1, -(-len(reply) // DELTAS_PER_REPLY))
+        for start in range(0, len(reply), size):
+            if start and self.delay_s:
+                await anyio.sleep(self.delay_s)
+            emit(TextDelta(reply[start : start + size]))
+        prompt_size = sum(len(message["content"]) for message in history)
+        usage = Usage(input_tokens=prompt_size, output_tokens=len(reply))
+        return StepResult([self.assistant_message(reply)], reply, "end_turn", usage)
+
+    def tool_result_messages(self, results: list[ToolResult]) -> list[Any]:
+        return [{"role": "tool", "content": result.content} for result in results]
+
+    def transcript(self, history: list[Any]) -> list[TranscriptItem]:
+        return [TranscriptItem(role=item["role"], text=item["content"]) for item in history]
+
+    def from_transcript(
+        self, items: list[TranscriptItem], system_prompt: str
+    ) -> tuple[list[Any], list[str]]:
+        history = [{"role": item.role, "content": item.text} for item in items if item.text]
+        dropped = sum(1 for item in items if item.tool_calls or item.tool_results)
+        warnings = [f"echo keeps text only: dropped {dropped} tool messages"] if dropped else []
+        return history, warnings
+
+    def validate_history(self, messages: list[Any]) -> list[Any]:
+        for message in super().validate_history(messages):
+            if not all(isinstance(message.get(key), str) for key in ("role", "content")):
+                raise CorruptSnapshot("echo history entries need string role and content")
+        return messages

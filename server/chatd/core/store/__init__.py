@@ -1,0 +1,1 @@
+"""Saved conversations: the snapshot model, the file store, its encryption and index."""
