@@ -1,1 +1,8 @@
 """A small client for the chatd daemon: connect to its socket or spawn it over stdio."""
+
+from chatd_client.client import Client, ConnectionLost, RpcError, daemon_command
+from chatd_client.framing import encode_frame
+
+__version__ = "0.1.0"
+
+__all__ = ["Client", "ConnectionLost", "RpcError", "daemon_command", "encode_frame", "__version__"]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from chatd.config import ProviderSettings
 from chatd.core.providers.base import Provider
+from chatd.errors import ChatdError, ProviderUnavailable
 
 ADAPTERS: dict[str, str] = {
     "echo": "chatd.core.providers.echo:EchoProvider",
@@ -25,3 +28,67 @@ def adapter_class(kind: str) -> type[Provider]:
 
 def build_provider(settings: ProviderSettings) -> Provider:
     return adapter_class(settings.kind)(settings)
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderInfo:
+    name: str
+    kind: str
+    persistent: bool
+    streaming: bool
+    available: bool
+
+
+class ProviderPool:
+    """Adapters built once, on first use, from the configured providers; closed at shutdown."""
+
+    def __init__(self, settings: Mapping[str, ProviderSettings]) -> None:
+        self._settings = settings
+        self._built: dict[str, Provider] = {}
+
+    def get(self, name: str) -> Provider:
+        """:raises ProviderUnavailable: no provider of that name is configured."""
+        if name not in self._built:
+            settings = self._settings.get(name)
+            if settings is None:
+                known = ", ".join(self._settings)
+                raise ProviderUnavailable(
+                    f"unknown provider {name!r}; configured providers: {known}", provider=name
+                )
+            self._built[name] = build_provider(settings)
+        return self._built[name]
+
+    def for_stamp(self, stamp: str, endpoint: str | None) -> Provider:
+        """The provider that wrote a snapshot: its named endpoint if configured, else by kind.
+
+        :raises ProviderUnavailable: no configured provider accepts that stamp.
+        """
+        if endpoint and endpoint in self._settings:
+            return self.get(endpoint)
+        if stamp in self._settings:
+            return self.get(stamp)
+        for name in self._settings:
+            if self.get(name).accepts_snapshot_of(stamp):
+                return self.get(name)
+        raise ProviderUnavailable(
+            f"no configured provider can continue a {stamp!r} conversation", provider=stamp
+        )
+
+    def describe(self) -> list[ProviderInfo]:
+        infos = []
+        for name, settings in self._settings.items():
+            cls = adapter_class(settings.kind)
+            try:
+                self.get(name).check_available()
+                available = True
+            except ChatdError:
+                available = False
+            infos.append(
+                ProviderInfo(name, settings.kind, cls.persistent, cls.streaming, available)
+            )
+        return infos
+
+    async def aclose(self) -> None:
+        for provider in self._built.values():
+            await provider.aclose()
+        self._built.clear()

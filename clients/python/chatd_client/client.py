@@ -1,0 +1,261 @@
+"""The async client: one JSON-RPC connection to a daemon, over its socket or its stdio.
+
+It imports neither ``chatd`` nor any provider SDK, so scripts stay light.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from chatd_client.framing import FrameParser, FramingError, encode_frame
+
+NotificationHandler = Callable[[str, Any], None]
+
+MAX_RESPONSE_BYTES = 256 * 1024 * 1024
+"""The daemon answers with whole histories; a reply this large means a broken stream."""
+
+STDERR_TAIL_LINES = 200
+"""Lines of a spawned daemon's stderr kept for error messages and debugging."""
+
+START_TIMEOUT_S = 10.0
+"""How long ``connect_unix(start=True)`` waits for a daemon it launched to listen."""
+
+
+class RpcError(Exception):
+    """An error response from the daemon; ``data["reason"]`` says which, for programs."""
+
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(f"{message} (code {code})")
+        self.code = code
+        self.message = message
+        self.data = data
+
+    @property
+    def reason(self) -> str | None:
+        return self.data.get("reason") if isinstance(self.data, dict) else None
+
+
+class ConnectionLost(Exception):
+    """The daemon went away while a request was waiting for its answer."""
+
+
+def daemon_command(*args: str) -> list[str]:
+    """The command line that runs the daemon from this same Python environment."""
+    return [sys.executable, "-m", "chatd", *args]
+
+
+class Client:
+    """Send requests, receive responses and notifications; ``async with`` closes it."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        process: asyncio.subprocess.Process | None = None,
+    ) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._process = process
+        self._ids = itertools.count(1)
+        self._pending: dict[int | str, asyncio.Future[Any]] = {}
+        self._handlers: list[NotificationHandler] = []
+        self._stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+        self._tasks = [asyncio.create_task(self._read_loop())]
+        if process is not None and process.stderr is not None:
+            self._tasks.append(asyncio.create_task(self._drain_stderr(process.stderr)))
+        self.closed = False
+
+    @classmethod
+    async def connect_unix(cls, path: str | Path, *, start: bool = False) -> Client:
+        """Connect to a socket daemon; with ``start``, launch one in the background if none."""
+        try:
+            reader, writer = await asyncio.open_unix_connection(str(path), limit=2**20)
+        except (FileNotFoundError, ConnectionRefusedError):
+            if not start:
+                raise
+            reader, writer = await _start_socket_daemon(Path(path))
+        return cls(reader, writer)
+
+    @classmethod
+    async def spawn_stdio(
+        cls,
+        *,
+        command: Sequence[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        cwd: str | Path | None = None,
+    ) -> Client:
+        """Run a private daemon as a child speaking over its stdin and stdout."""
+        argv = list(command or daemon_command("serve", "--stdio"))
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            limit=2**20,
+        )
+        assert process.stdout is not None and process.stdin is not None
+        return cls(process.stdout, process.stdin, process)
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @property
+    def process(self) -> asyncio.subprocess.Process | None:
+        return self._process
+
+    def stderr_text(self) -> str:
+        """The last lines a spawned daemon wrote to stderr."""
+        return "".join(self._stderr_tail)
+
+    def on_notification(self, handler: NotificationHandler) -> None:
+        self._handlers.append(handler)
+
+    async def request(self, method: str, params: Any = None) -> Any:
+        """Send one request and wait for its result.
+
+        :raises RpcError: the daemon answered with an error.
+        :raises ConnectionLost: the connection closed first.
+        """
+        request_id = next(self._ids)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        message: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
+        if params is not None:
+            message["params"] = params
+        try:
+            await self.send_raw(encode_frame(message))
+            return await future
+        except asyncio.CancelledError:
+            if not self.closed and not future.done():
+                await self.notify("$/cancelRequest", {"id": request_id})
+            raise
+        finally:
+            self._pending.pop(request_id, None)
+
+    async def notify(self, method: str, params: Any = None) -> None:
+        message: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+        if params is not None:
+            message["params"] = params
+        await self.send_raw(encode_frame(message))
+
+    async def send_raw(self, data: bytes) -> None:
+        """Write bytes as they are: tests use it to send malformed frames."""
+        if self.closed:
+            raise ConnectionLost("the connection to chatd is closed")
+        self._writer.write(data)
+        await self._writer.drain()
+
+    async def initialize(self, client_name: str = "chatd_client") -> dict[str, Any]:
+        from chatd_client import __version__
+
+        params = {"clientInfo": {"name": client_name, "version": __version__}}
+        result: dict[str, Any] = await self.request("initialize", params)
+        return result
+
+    async def close(self) -> None:
+        """Close the connection; a spawned daemon gets EOF, saves its sessions and exits."""
+        if self.closed:
+            return
+        self.closed = True
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            self._writer.close()
+            await self._writer.wait_closed()
+        if self._process is not None:
+            try:
+                await asyncio.wait_for(self._process.wait(), timeout=10)
+            except TimeoutError:
+                self._process.kill()
+                await self._process.wait()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._fail_pending("the connection to chatd was closed")
+
+    async def _read_loop(self) -> None:
+        parser = FrameParser(MAX_RESPONSE_BYTES)
+        while chunk := await self._reader.read(2**16):
+            parser.feed(chunk)
+            while (event := parser.next_event()) is not None:
+                if isinstance(event, FramingError):
+                    continue
+                self._dispatch(json.loads(event.body))
+        self._fail_pending("chatd closed the connection" + self._stderr_hint())
+
+    def _dispatch(self, message: Any) -> None:
+        if not isinstance(message, dict):
+            return
+        if "method" in message:
+            if "id" in message:
+                self._refuse_server_request(message["id"], message["method"])
+            else:
+                for handler in self._handlers:
+                    handler(message["method"], message.get("params"))
+            return
+        future = self._pending.get(message.get("id"))  # type: ignore[arg-type]
+        if future is None or future.done():
+            return
+        if "error" in message:
+            error = message["error"]
+            future.set_exception(RpcError(error["code"], error["message"], error.get("data")))
+        else:
+            future.set_result(message.get("result"))
+
+    def _refuse_server_request(self, request_id: Any, method: str) -> None:
+        error = {"code": -32601, "message": f"client does not handle {method}"}
+        if not self.closed:
+            self._writer.write(encode_frame({"jsonrpc": "2.0", "id": request_id, "error": error}))
+
+    def _fail_pending(self, reason: str) -> None:
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(ConnectionLost(reason))
+
+    def _stderr_hint(self) -> str:
+        tail = self.stderr_text().strip().splitlines()[-3:]
+        return (": " + " | ".join(tail)) if tail else ""
+
+    async def _drain_stderr(self, stream: asyncio.StreamReader) -> None:
+        while line := await stream.readline():
+            self._stderr_tail.append(line.decode(errors="replace"))
+
+
+def _launch_detached(argv: list[str]) -> None:
+    """Start the daemon in its own session, outliving us, with nothing on our terminal."""
+    silent = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
+    os.posix_spawn(argv[0], argv, os.environ, file_actions=silent, setsid=True)
+
+
+async def _start_socket_daemon(
+    path: Path,
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    await asyncio.to_thread(_launch_detached, daemon_command("serve", "--socket", str(path)))
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        try:
+            return await asyncio.open_unix_connection(str(path), limit=2**20)
+        except (FileNotFoundError, ConnectionRefusedError):
+            if time.monotonic() > deadline:
+                raise ConnectionLost(f"started chatd, but it did not listen on {path}") from None
+            await asyncio.sleep(0.05)

@@ -1,0 +1,124 @@
+"""LSP base-protocol framing without I/O: bytes in, frames or framing errors out.
+
+Shared by the client and the daemon so both ends read the wire the same way. Header names
+are matched case-insensitively, ``\\n`` line ends are tolerated, UTF-8 (alias ``utf8``) is the
+only charset, and a body over ``max_body`` bytes is skipped as it arrives, never buffered,
+so one bad frame costs one error, not the connection.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+MAX_HEADER_BYTES = 8 * 1024
+"""Real headers are under 100 bytes; more is garbage we should not buffer."""
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class FramingError:
+    """A frame that could not be read; the stream is already positioned after it."""
+
+    reason: str
+    """``bad_header``, ``frame_too_large`` or ``bad_charset``."""
+    message: str
+
+
+def encode_frame(message: Any) -> bytes:
+    body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
+    return b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+
+
+class FrameParser:
+    """Feed it bytes; take frames and errors out with ``next_event`` until it returns None."""
+
+    def __init__(self, max_body: int) -> None:
+        self.max_body = max_body
+        self._buffer = bytearray()
+        self._body_length: int | None = None
+        self._skip = 0
+
+    def feed(self, data: bytes) -> None:
+        self._buffer += data
+
+    def next_event(self) -> Frame | FramingError | None:
+        while True:
+            if self._skip:
+                dropped = min(self._skip, len(self._buffer))
+                del self._buffer[:dropped]
+                self._skip -= dropped
+                if self._skip:
+                    return None
+            if self._body_length is not None:
+                return self._take_body()
+            header_end = self._find_header_end()
+            if header_end is None:
+                if len(self._buffer) > MAX_HEADER_BYTES:
+                    self._buffer.clear()
+                    return FramingError("bad_header", "header section too long")
+                return None
+            raw_headers = bytes(self._buffer[: header_end[0]])
+            del self._buffer[: header_end[1]]
+            if not raw_headers.strip():
+                continue
+            outcome = self._parse_headers(raw_headers)
+            if outcome is not None:
+                return outcome
+
+    def _find_header_end(self) -> tuple[int, int] | None:
+        crlf = self._buffer.find(b"\r\n\r\n")
+        lf = self._buffer.find(b"\n\n")
+        candidates = [(crlf, crlf + 4)] if crlf >= 0 else []
+        candidates += [(lf, lf + 2)] if lf >= 0 else []
+        return min(candidates) if candidates else None
+
+    def _parse_headers(self, raw: bytes) -> FramingError | None:
+        headers: dict[str, str] = {}
+        for line in raw.replace(b"\r\n", b"\n").split(b"\n"):
+            name, colon, value = line.partition(b":")
+            if not colon:
+                return FramingError("bad_header", f"malformed header line {_shown(line)}")
+            headers[name.strip().decode("latin-1").lower()] = value.strip().decode("latin-1")
+        length_text = headers.get("content-length")
+        if length_text is None or not length_text.isdigit():
+            return FramingError("bad_header", "missing or invalid Content-Length header")
+        length = int(length_text)
+        charset = _charset(headers.get("content-type", ""))
+        if charset not in ("utf-8", "utf8"):
+            self._skip = length
+            return FramingError("bad_charset", f"unsupported charset {charset!r}; use utf-8")
+        if length > self.max_body:
+            self._skip = length
+            return FramingError(
+                "frame_too_large", f"frame of {length} bytes exceeds the limit of {self.max_body}"
+            )
+        self._body_length = length
+        return None
+
+    def _take_body(self) -> Frame | None:
+        length = self._body_length
+        assert length is not None
+        if len(self._buffer) < length:
+            return None
+        body = bytes(self._buffer[:length])
+        del self._buffer[:length]
+        self._body_length = None
+        return Frame(body)
+
+
+def _charset(content_type: str) -> str:
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return "utf-8"
+
+
+def _shown(line: bytes) -> str:
+    return repr(line[:40].decode("latin-1"))

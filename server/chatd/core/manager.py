@@ -1,0 +1,321 @@
+"""All live sessions: creation, lazy resume from the store, autosave, eviction, shutdown.
+
+The session id is the snapshot id. A session that is not in memory but is in the store is
+restored on first use, so a client can keep sending to the same id across daemon restarts
+and crashes. Every completed or cancelled turn is saved at once (atomically, by the store);
+idle sessions are dropped from memory after ``idle_evict_s``, their state already on disk.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from functools import partial
+
+import anyio
+
+from chatd.config import Settings
+from chatd.core.providers import ProviderPool
+from chatd.core.providers.base import Conversation, Provider, TranscriptItem, Usage
+from chatd.core.session import Session, SessionState
+from chatd.core.store.base import ConversationStore, ListPage, Snapshot
+from chatd.core.tools import ToolRegistry
+from chatd.core.turns import TurnOutcome
+from chatd.errors import (
+    ChatdError,
+    InvalidParams,
+    PersistenceUnsupported,
+    ProviderMismatch,
+    SessionNotFound,
+    SnapshotNotFound,
+)
+
+SHUTDOWN_GRACE_S = 10.0
+"""How long shutdown waits for cancelled turns to wind down before saving what it has."""
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResult:
+    session: Session
+    outcome: TurnOutcome
+    save_error: ChatdError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Restored:
+    session: Session
+    warnings: list[str] = field(default_factory=list)
+
+
+class SessionManager:
+    def __init__(
+        self,
+        settings: Settings,
+        store: ConversationStore,
+        providers: ProviderPool,
+        tools: ToolRegistry | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.providers = providers
+        self.tools = tools or ToolRegistry()
+        self.sessions: dict[str, Session] = {}
+        self._resume_lock = anyio.Lock()
+
+    async def new_session(
+        self,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        system_prompt: str = "",
+        title: str | None = None,
+        metadata: dict[str, str] | None = None,
+        ephemeral: bool = False,
+    ) -> Session:
+        """:raises ProviderUnavailable: unknown provider, or its key is missing."""
+        adapter = self.providers.get(provider or self.settings.default_provider)
+        adapter.check_available()
+        conversation = Conversation(
+            model=model or adapter.model,
+            system_prompt=system_prompt,
+            history=adapter.start_history(system_prompt),
+            tools=self.tools.specs(),
+        )
+        session = Session(
+            session_id=str(uuid.uuid4()),
+            provider=adapter,
+            conversation=conversation,
+            tools=self.tools,
+            created_at=datetime.now(UTC),
+            title=title,
+            metadata=metadata,
+            ephemeral=ephemeral,
+        )
+        self.sessions[session.id] = session
+        return session
+
+    async def get(self, session_id: str) -> Session:
+        """The live session, restored from the store when it is not in memory.
+
+        :raises SessionNotFound, InvalidSnapshotId, DecryptionFailed, CorruptSnapshot:
+        """
+        live = self.sessions.get(session_id)
+        if live is not None:
+            return live
+        async with self._resume_lock:
+            if session_id in self.sessions:
+                return self.sessions[session_id]
+            try:
+                snapshot = await anyio.to_thread.run_sync(self.store.load, session_id)
+            except SnapshotNotFound:
+                raise SessionNotFound(session_id) from None
+            return self._adopt(snapshot, self.providers.for_stamp(*_stamp(snapshot))).session
+
+    async def send(
+        self,
+        session_id: str | None,
+        message: str,
+        *,
+        on_session: Callable[[Session], None] | None = None,
+    ) -> TurnResult:
+        """Run a turn (in a new default session without an id), then autosave.
+
+        ``on_session`` sees the session before the turn starts, to subscribe to its events.
+        """
+        session = await (self.new_session() if session_id is None else self.get(session_id))
+        if on_session is not None:
+            on_session(session)
+        outcome = await session.run_turn(message)
+        with anyio.CancelScope(shield=True):
+            save_error = await self._autosave(session)
+        return TurnResult(session, outcome, save_error)
+
+    async def save(self, session_id: str, *, fork: bool = False) -> Snapshot:
+        """:raises PersistenceUnsupported, StoreConflict:"""
+        session = await self.get(session_id)
+        if not session.provider.persistent:
+            raise PersistenceUnsupported(session.provider.name)
+        if fork:
+            copy = session.snapshot(snapshot_id=str(uuid.uuid4()), revision=0)
+            return await anyio.to_thread.run_sync(self.store.save, copy)
+        return await self._save(session)
+
+    async def restore(
+        self,
+        snapshot_id: str,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        convert: bool = False,
+    ) -> Restored:
+        """Attach to a saved conversation, optionally translated into another provider.
+
+        A conversion forks: the translated conversation gets a new id, the original stays.
+
+        :raises SnapshotNotFound, ProviderMismatch, ProviderUnavailable:
+        """
+        live = self.sessions.get(snapshot_id)
+        if live is not None and provider in (None, live.provider.name):
+            if model:
+                live.conversation.model = model
+            return Restored(live)
+        snapshot = await anyio.to_thread.run_sync(self.store.load, snapshot_id)
+        source = self.providers.for_stamp(*_stamp(snapshot))
+        target = self.providers.get(provider) if provider else source
+        if target is source or target.accepts_snapshot_of(snapshot.provider):
+            restored = self._adopt(snapshot, target, model=model)
+            restored.session.provider.check_available()
+            return restored
+        if not convert:
+            raise ProviderMismatch(snapshot_provider=snapshot.provider, provider=target.name)
+        target.check_available()
+        items = source.transcript(source.validate_history(snapshot.messages))
+        history, warnings = target.from_transcript(items, snapshot.system_prompt)
+        translated = replace(
+            snapshot,
+            id=str(uuid.uuid4()),
+            messages=history,
+            model=model or target.model,
+            revision=0,
+        )
+        session = self._register(translated, target)
+        return Restored(session, warnings)
+
+    async def cancel(self, session_id: str) -> bool:
+        session = self.sessions.get(session_id)
+        if session is None:
+            await self.get(session_id)
+            return False
+        return session.cancel()
+
+    async def close(self, session_id: str) -> None:
+        """Save (unless ephemeral) and drop the session from memory."""
+        session = self.sessions.get(session_id)
+        if session is None:
+            await self.get(session_id)
+            session = self.sessions[session_id]
+        if session.cancel():
+            await session.wait_idle()
+        if session.dirty and session.persistent:
+            await self._save(session)
+        self._drop(session)
+
+    async def delete(self, snapshot_id: str) -> None:
+        """Forget a conversation: in memory (cancelling its turn) and on disk."""
+        session = self.sessions.get(snapshot_id)
+        if session is not None:
+            if session.cancel():
+                await session.wait_idle()
+            self._drop(session)
+            if session.revision == 0:
+                return
+        await anyio.to_thread.run_sync(self.store.delete, snapshot_id)
+
+    async def list_snapshots(
+        self, *, limit: int, cursor: str | None, provider: str | None
+    ) -> ListPage:
+        run = partial(self.store.list, limit=limit, cursor=cursor, provider=provider)
+        return await anyio.to_thread.run_sync(run)
+
+    async def evict_idle(self, now: float | None = None) -> int:
+        """Drop sessions idle for longer than the configured time; returns how many."""
+        deadline = (time.monotonic() if now is None else now) - self.settings.daemon.idle_evict_s
+        stale = [
+            session
+            for session in self.sessions.values()
+            if session.state is SessionState.IDLE and session.last_active < deadline
+        ]
+        evicted = 0
+        for session in stale:
+            if await self._autosave(session) is None:
+                self._drop(session)
+                evicted += 1
+        return evicted
+
+    async def shutdown(self) -> None:
+        """Cancel running turns, save every dirty session, close the providers."""
+        with anyio.CancelScope(shield=True):
+            running = [s for s in self.sessions.values() if s.cancel()]
+            with anyio.move_on_after(SHUTDOWN_GRACE_S):
+                for session in running:
+                    await session.wait_idle()
+            for session in list(self.sessions.values()):
+                if session.dirty and session.persistent:
+                    await self._autosave(session)
+            await self.providers.aclose()
+
+    async def _autosave(self, session: Session) -> ChatdError | None:
+        """Save if there is something to save; a failure is reported, not raised."""
+        if not (session.dirty and session.persistent):
+            return None
+        try:
+            await self._save(session)
+        except ChatdError as exc:
+            return exc
+        return None
+
+    async def _save(self, session: Session) -> Snapshot:
+        written = await anyio.to_thread.run_sync(self.store.save, session.snapshot())
+        session.revision = written.revision
+        session.dirty = False
+        return written
+
+    def _adopt(self, snapshot: Snapshot, provider: Provider, model: str | None = None) -> Restored:
+        history = provider.validate_history(snapshot.messages)
+        return Restored(self._register(snapshot, provider, history=history, model=model))
+
+    def _register(
+        self,
+        snapshot: Snapshot,
+        provider: Provider,
+        *,
+        history: list[object] | None = None,
+        model: str | None = None,
+    ) -> Session:
+        conversation = Conversation(
+            model=model or snapshot.model or provider.model,
+            system_prompt=snapshot.system_prompt,
+            history=list(snapshot.messages if history is None else history),
+            tools=self.tools.specs(),
+        )
+        session = Session(
+            session_id=snapshot.id,
+            provider=provider,
+            conversation=conversation,
+            tools=self.tools,
+            created_at=snapshot.created_at,
+            title=snapshot.title,
+            metadata=snapshot.metadata,
+            revision=snapshot.revision,
+            usage=Usage.from_dict(snapshot.usage),
+        )
+        self.sessions[session.id] = session
+        return session
+
+    def _drop(self, session: Session) -> None:
+        session.close()
+        self.sessions.pop(session.id, None)
+
+
+def _stamp(snapshot: Snapshot) -> tuple[str, str | None]:
+    endpoint = snapshot.extra.get("endpoint")
+    return snapshot.provider, endpoint if isinstance(endpoint, str) else None
+
+
+def history_page(
+    items: list[TranscriptItem], cursor: str | None, limit: int
+) -> tuple[list[TranscriptItem], str | None]:
+    """The ``limit`` items before ``cursor`` (newest page first), in chronological order.
+
+    :raises InvalidParams: the cursor is not one this daemon handed out for this history.
+    """
+    end = len(items)
+    if cursor is not None:
+        if not cursor.isdigit() or int(cursor) > len(items):
+            raise InvalidParams(f"unknown history cursor {cursor[:40]!r}", field="cursor")
+        end = int(cursor)
+    start = max(0, end - limit)
+    return items[start:end], (str(start) if start > 0 else None)

@@ -1,0 +1,140 @@
+"""The daemon process: wires settings, store, sessions and transports, and stops cleanly.
+
+Stopping (SIGTERM, SIGINT, ``daemon/stop``, or EOF/``exit`` on stdio): stop accepting
+connections, cancel running turns (their requests answer ``cancelled``), save every dirty
+session, close the providers, flush the replies, exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+import chatd
+from chatd.config import Settings
+from chatd.core.manager import SessionManager
+from chatd.core.providers import ProviderPool
+from chatd.core.store import open_store
+from chatd.rpc.server import Connection, ServerContext
+from chatd.transport.stdio import serve_stdio
+from chatd.transport.stream import TransportWriter, serve_stream
+from chatd.transport.unix import SocketListener
+
+log = logging.getLogger(__name__)
+
+EVICTION_PERIOD_MAX_S = 60.0
+"""Idle sessions are looked for at least this often (more often for short idle limits)."""
+
+
+class Daemon:
+    def __init__(self, settings: Settings, socket_path: Path | None) -> None:
+        self.settings = settings
+        self.socket_path = socket_path
+        self.started = time.monotonic()
+        self.store = open_store(settings.store)
+        self.manager = SessionManager(settings, self.store, ProviderPool(settings.providers))
+        self.stop_requested = anyio.Event()
+        self.connections: set[Connection] = set()
+        self.context = ServerContext(
+            manager=self.manager,
+            encrypted=self.store.encrypted,
+            request_stop=self.stop_requested.set,
+            status=self.status,
+        )
+
+    def status(self) -> dict[str, Any]:
+        sessions = self.manager.sessions.values()
+        return {
+            "pid": os.getpid(),
+            "version": chatd.__version__,
+            "uptimeSeconds": round(time.monotonic() - self.started, 3),
+            "liveSessions": len(self.manager.sessions),
+            "runningTurns": sum(1 for s in sessions if s.state.value == "running"),
+            "connections": len(self.connections),
+            "socket": str(self.socket_path) if self.socket_path else None,
+            "storeDir": str(self.store.directory),
+            "encrypted": self.store.encrypted,
+            "defaultProvider": self.settings.default_provider,
+        }
+
+    async def run(self, *, stdio: bool) -> int:
+        """Serve until asked to stop; returns the process exit status."""
+        exit_code = 0
+        listener = SocketListener(self.socket_path) if self.socket_path else None
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self.stop_requested.set)
+        if listener is not None:
+            await listener.start(self._serve_socket_client)
+            log.info("listening on %s", listener.path)
+        async with anyio.create_task_group() as group:
+            if stdio:
+
+                async def stdio_then_stop() -> None:
+                    nonlocal exit_code
+                    exit_code = await serve_stdio(self.context, self._max_frame)
+                    self.stop_requested.set()
+
+                group.start_soon(stdio_then_stop)
+            group.start_soon(self._evict_periodically)
+            await self.stop_requested.wait()
+            log.info("stopping: cancelling turns and saving sessions")
+            if listener is not None:
+                listener.stop_accepting()
+            await self.manager.shutdown()
+            group.cancel_scope.cancel()
+        return exit_code
+
+    @property
+    def _max_frame(self) -> int:
+        return self.settings.daemon.max_frame_bytes
+
+    async def _serve_socket_client(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        transport_writer = TransportWriter(writer.transport, "socket client", writer.wait_closed)
+        connection = Connection(self.context, transport_writer, name="socket client")
+        self.connections.add(connection)
+        try:
+            await serve_stream(reader, connection, self._max_frame)
+        finally:
+            self.connections.discard(connection)
+            await transport_writer.flush_and_close()
+
+    async def _evict_periodically(self) -> None:
+        period = min(EVICTION_PERIOD_MAX_S, max(self.settings.daemon.idle_evict_s / 2, 0.05))
+        while True:
+            await anyio.sleep(period)
+            evicted = await self.manager.evict_idle()
+            if evicted:
+                log.info("evicted %d idle sessions from memory", evicted)
+
+
+def configure_logging(settings: Settings) -> None:
+    """Logs go to stderr or the configured file: stdout is the protocol."""
+    handler: logging.Handler
+    if settings.daemon.log_file is not None:
+        handler = logging.FileHandler(settings.daemon.log_file)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("chatd")
+    root.addHandler(handler)
+    root.setLevel(settings.daemon.log_level.upper())
+
+
+def serve(settings: Settings, *, stdio: bool, socket_path: Path | None) -> int:
+    configure_logging(settings)
+
+    async def main() -> int:
+        return await Daemon(settings, socket_path).run(stdio=stdio)
+
+    return anyio.run(main, backend="asyncio")

@@ -1,0 +1,244 @@
+"""One JSON-RPC connection: message checks, lifecycle, dispatch through a pygls protocol.
+
+pygls runs each request as its own task and handles ``$/cancelRequest``; in front of it this
+module does what pygls leaves undone: ``-32700`` for bad JSON and ``-32600`` for invalid
+objects and batches (with ``id: null``), ``-32002`` before ``initialize``, ``-32600`` after
+``shutdown``, duplicate in-flight ids, ``data.reason`` on every error, and no traceback ever
+reaching the client. Each connection gets its own protocol object, so clients are isolated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from chatd import errors
+from chatd.core.events import TurnEvent
+from chatd.core.manager import SessionManager
+from chatd.core.session import Session
+from chatd.rpc import errors as codes
+from chatd.rpc.updates import update_params
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Any], Awaitable[Any]]
+
+LIFECYCLE_METHODS = frozenset({"initialize", "shutdown"})
+
+
+class Writer(Protocol):
+    def write(self, data: bytes) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerContext:
+    """What connections share: the sessions, and the daemon-wide controls."""
+
+    manager: SessionManager
+    encrypted: bool
+    request_stop: Callable[[], None]
+    status: Callable[[], dict[str, Any]]
+
+
+class Connection:
+    def __init__(self, context: ServerContext, writer: Writer, *, name: str) -> None:
+        from chatd.rpc.methods import Methods
+        from chatd.rpc.pygls_glue import make_protocol
+
+        self.context = context
+        self.name = name
+        self.writer = writer
+        self.initialized = False
+        self.shutdown_requested = False
+        self.exit_code: int | None = None
+        self.closed = asyncio.Event()
+        self._in_flight: set[Any] = set()
+        self._attached: dict[str, Session] = {}
+        methods = Methods(context, self)
+        self.handlers: dict[str, Handler] = methods.table()
+        self.protocol = make_protocol(
+            writer,
+            {name: self._guarded(h) for name, h in self.handlers.items()},
+            notifications={"exit": lambda _: self._exit(), "initialized": lambda _: None},
+        )
+
+    def receive(self, body: bytes) -> None:
+        """Handle one frame's body; every request gets exactly one response."""
+        try:
+            message = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            self.send_error(None, codes.PARSE_ERROR, f"parse error: {exc}", "parse_error")
+            return
+        problem = _shape_problem(message)
+        if problem is not None:
+            request_id = message.get("id") if isinstance(message, dict) else None
+            reason = "batch_not_supported" if isinstance(message, list) else "invalid_request"
+            self.send_error(_echoable(request_id), codes.INVALID_REQUEST, problem, reason)
+            return
+        if "method" not in message:
+            self.protocol.handle_message(self.protocol.structure_message(message))
+        elif "id" in message:
+            self._request(message)
+        else:
+            self._notification(message)
+
+    def framing_error(self, reason: str, message: str) -> None:
+        self.send_error(None, codes.INVALID_REQUEST, message, reason)
+
+    def send_error(self, request_id: Any, code: int, message: str, reason: str) -> None:
+        error = codes.error_object(code, message, reason)
+        self.writer.write(_frame({"jsonrpc": "2.0", "id": request_id, "error": error}))
+
+    def notify(self, method: str, params: Any) -> None:
+        self.protocol.notify(method, params)
+
+    def attach(self, session: Session) -> None:
+        """Send this session's updates to this connection from now on."""
+        if session.id not in self._attached or self._attached[session.id] is not session:
+            session.listeners.add(self._forward)
+            self._attached[session.id] = session
+
+    async def close(self) -> None:
+        """The client is gone: its running requests are cancelled (their turns end cancelled)."""
+        futures = list(self.protocol._request_futures.values())
+        for future in futures:
+            future.cancel()
+        if futures:
+            await asyncio.gather(
+                *(
+                    asyncio.wrap_future(f) if not isinstance(f, asyncio.Future) else f
+                    for f in futures
+                ),
+                return_exceptions=True,
+            )
+        for session in self._attached.values():
+            session.listeners.discard(self._forward)
+        self._attached.clear()
+        self.closed.set()
+
+    def _forward(self, session_id: str, seq: int, event: TurnEvent) -> None:
+        self.notify("chat/update", update_params(session_id, seq, event))
+
+    def _request(self, message: dict[str, Any]) -> None:
+        request_id, method = message["id"], message["method"]
+        if request_id in self._in_flight:
+            self.send_error(
+                request_id,
+                codes.INVALID_REQUEST,
+                f"request id {request_id!r} is already in use by a running request",
+                "duplicate_id",
+            )
+        elif method not in self.handlers:
+            self.send_error(
+                request_id, codes.METHOD_NOT_FOUND, f"unknown method {method!r}", "method_not_found"
+            )
+        elif method == "initialize" and self.initialized:
+            self.send_error(
+                request_id,
+                codes.INVALID_REQUEST,
+                "initialize was already called on this connection",
+                "already_initialized",
+            )
+        elif self.shutdown_requested:
+            self.send_error(
+                request_id,
+                codes.INVALID_REQUEST,
+                "the connection is shutting down: only the exit notification is accepted",
+                "shutting_down",
+            )
+        elif not self.initialized and method != "initialize":
+            self.send_error(
+                request_id,
+                codes.SERVER_NOT_INITIALIZED,
+                "send initialize before any other request",
+                "not_initialized",
+            )
+        else:
+            self._in_flight.add(request_id)
+            message.setdefault("params", None)
+            self.protocol.handle_message(self.protocol.structure_message(message))
+
+    def _notification(self, message: dict[str, Any]) -> None:
+        method = message["method"]
+        if not self.initialized and method != "exit":
+            return
+        if method == "$/cancelRequest":
+            params = message.get("params")
+            if isinstance(params, dict) and _is_valid_id(params.get("id")):
+                self.protocol.handle_message(self.protocol.structure_message(message))
+            return
+        if method in ("exit", "initialized"):
+            message.setdefault("params", None)
+            self.protocol.handle_message(self.protocol.structure_message(message))
+
+    def _exit(self) -> None:
+        self.exit_code = 0 if self.shutdown_requested else 1
+        self.writer.close()
+
+    def _guarded(self, handler: Handler) -> Handler:
+        """Errors become JSON-RPC errors with a reason; tracebacks stay in our log."""
+        from pygls.exceptions import JsonRpcException
+
+        @functools.wraps(handler)
+        async def run(params: Any) -> Any:
+            request_id = self.protocol.msg_id
+            try:
+                return await handler(params)
+            except errors.ChatdError as exc:
+                raise JsonRpcException(**codes.chatd_error_object(exc)) from None
+            except asyncio.CancelledError:
+                raise JsonRpcException(
+                    **codes.error_object(codes.REQUEST_CANCELLED, "request cancelled", "cancelled")
+                ) from None
+            except Exception:
+                log.exception("internal error in %s", handler.__name__)
+                raise JsonRpcException(
+                    **codes.error_object(
+                        codes.INTERNAL_ERROR, codes.INTERNAL_MESSAGE, "internal_error"
+                    )
+                ) from None
+            finally:
+                self._in_flight.discard(request_id)
+
+        return run
+
+
+def _shape_problem(message: Any) -> str | None:
+    """Why ``message`` is not a JSON-RPC 2.0 object we accept, or None."""
+    if isinstance(message, list):
+        return "batch requests are not supported: send one message per frame"
+    if not isinstance(message, dict):
+        return "a message must be a JSON object"
+    if message.get("jsonrpc") != "2.0":
+        return 'a message must have "jsonrpc": "2.0"'
+    if "id" in message and not _is_valid_id(message["id"]):
+        return "id must be a string or a number"
+    if "method" in message:
+        if not isinstance(message["method"], str):
+            return "method must be a string"
+        if "params" in message and not isinstance(message["params"], (dict, list)):
+            return "params must be an object or an array"
+    elif "id" not in message or ("result" in message) == ("error" in message):
+        return "a message needs a method, or an id with exactly one of result and error"
+    return None
+
+
+def _is_valid_id(value: Any) -> bool:
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+
+
+def _echoable(request_id: Any) -> Any:
+    return request_id if _is_valid_id(request_id) else None
+
+
+def _frame(message: Any) -> bytes:
+    from chatd_client.framing import encode_frame
+
+    return encode_frame(message)
