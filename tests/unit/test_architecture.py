@@ -61,6 +61,7 @@ def test_client_public_surface_is_pinned() -> None:
         "Client",
         "ConnectionLost",
         "RpcError",
+        "SyncClient",
         "__version__",
         "daemon_command",
         "encode_frame",

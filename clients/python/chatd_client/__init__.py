@@ -2,7 +2,16 @@
 
 from chatd_client.client import Client, ConnectionLost, RpcError, daemon_command
 from chatd_client.framing import encode_frame
+from chatd_client.sync import SyncClient
 
 __version__ = "0.1.0"
 
-__all__ = ["Client", "ConnectionLost", "RpcError", "daemon_command", "encode_frame", "__version__"]
+__all__ = [
+    "Client",
+    "ConnectionLost",
+    "RpcError",
+    "SyncClient",
+    "__version__",
+    "daemon_command",
+    "encode_frame",
+]

@@ -174,6 +174,80 @@ class Client:
         result: dict[str, Any] = await self.request("initialize", params)
         return result
 
+    async def chat_new(
+        self,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        system_prompt: str | None = None,
+        title: str | None = None,
+        metadata: dict[str, str] | None = None,
+        ephemeral: bool | None = None,
+    ) -> dict[str, Any]:
+        return await self._call(
+            "chat/new",
+            provider=provider,
+            model=model,
+            systemPrompt=system_prompt,
+            title=title,
+            metadata=metadata,
+            ephemeral=ephemeral,
+        )
+
+    async def chat_send(self, message: str, *, session_id: str | None = None) -> dict[str, Any]:
+        """One turn; ``chat/update`` notifications reach ``on_notification`` handlers first."""
+        return await self._call("chat/send", sessionId=session_id, message=message)
+
+    async def chat_save(self, session_id: str, *, fork: bool = False) -> dict[str, Any]:
+        return await self._call("chat/save", sessionId=session_id, fork=fork)
+
+    async def chat_restore(
+        self,
+        snapshot_id: str,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        convert: bool | None = None,
+    ) -> dict[str, Any]:
+        return await self._call(
+            "chat/restore", snapshotId=snapshot_id, provider=provider, model=model, convert=convert
+        )
+
+    async def chat_history(
+        self, session_id: str, *, cursor: str | None = None, limit: int | None = None
+    ) -> dict[str, Any]:
+        return await self._call("chat/history", sessionId=session_id, cursor=cursor, limit=limit)
+
+    async def chat_cancel(self, session_id: str) -> bool:
+        return bool((await self._call("chat/cancel", sessionId=session_id))["cancelled"])
+
+    async def chat_close(self, session_id: str) -> None:
+        await self.request("chat/close", {"sessionId": session_id})
+
+    async def store_list(
+        self, *, limit: int | None = None, cursor: str | None = None, provider: str | None = None
+    ) -> dict[str, Any]:
+        return await self._call("store/list", limit=limit, cursor=cursor, provider=provider)
+
+    async def store_delete(self, snapshot_id: str) -> None:
+        await self.request("store/delete", {"snapshotId": snapshot_id})
+
+    async def daemon_status(self) -> dict[str, Any]:
+        return await self._call("daemon/status")
+
+    async def daemon_stop(self) -> None:
+        await self.request("daemon/stop")
+
+    async def shutdown(self) -> None:
+        """LSP-style: ``shutdown`` then ``exit``; a spawned daemon exits with status 0."""
+        await self.request("shutdown")
+        await self.notify("exit")
+
+    async def _call(self, method: str, **params: Any) -> dict[str, Any]:
+        given = {name: value for name, value in params.items() if value is not None}
+        result: dict[str, Any] = await self.request(method, given)
+        return result
+
     async def close(self) -> None:
         """Close the connection; a spawned daemon gets EOF, saves its sessions and exits."""
         if self.closed:

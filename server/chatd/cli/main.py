@@ -191,5 +191,5 @@ def main() -> None:
     try:
         cli(standalone_mode=True)
     except (ChatdError, RpcError, ConnectionLost) as exc:
-        click.echo(f"chatd: error: {getattr(exc, 'message', exc)}", err=True)
+        click.echo(f"Error: {getattr(exc, 'message', exc)}", err=True)
         sys.exit(1)
