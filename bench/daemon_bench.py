@@ -1,0 +1,257 @@
+"""Daemon figures, each beside a baseline measured in the same run (machines here are noisy).
+
+- start-up: spawn -> `initialize` answered, beside `python -c pass` and
+  `python -c "import pygls.server"` (the protocol library the daemon must load);
+- round trip: `chat/send` with `echo` over the socket, sequential and 8 concurrent clients,
+  beside a minimal asyncio Content-Length JSON-RPC echo server and the store's atomic save
+  of the same snapshots;
+- memory: RSS with 1,000 live idle sessions, over the empty daemon.
+
+Usage: python bench/daemon_bench.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from chatd.core.store.base import Snapshot
+from chatd.core.store.filestore import FileStore
+from chatd_client import Client, daemon_command
+
+MINIMAL_SERVER = r"""
+import asyncio, json, sys
+async def serve(reader, writer):
+    while True:
+        length = 0
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        if not line:
+            return
+        request = json.loads(await reader.readexactly(length))
+        body = json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": {"text": "ok"}}).encode()
+        writer.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+async def main():
+    server = await asyncio.start_unix_server(serve, path=sys.argv[1])
+    print("ready", flush=True)
+    await server.serve_forever()
+asyncio.run(main())
+"""
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def timed_run(argv: list[str], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+async def daemon_start_up(env: dict[str, str], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        client = await Client.spawn_stdio(env=env)
+        await client.initialize()
+        times.append(time.perf_counter() - start)
+        await client.close()
+    return statistics.median(times)
+
+
+async def sequential(socket: Path, turns: int, **new: object) -> list[float]:
+    async with await Client.connect_unix(socket) as client:
+        await client.initialize()
+        session_id = (await client.chat_new(**new))["sessionId"]  # type: ignore[arg-type]
+        latencies = []
+        for index in range(turns):
+            start = time.perf_counter()
+            await client.chat_send(f"turn {index}", session_id=session_id)
+            latencies.append(time.perf_counter() - start)
+        return latencies
+
+
+async def concurrent(socket: Path, clients: int, turns: int) -> tuple[list[float], float]:
+    async def one() -> list[float]:
+        return await sequential(socket, turns, ephemeral=True)
+
+    start = time.perf_counter()
+    results = await asyncio.gather(*(one() for _ in range(clients)))
+    elapsed = time.perf_counter() - start
+    return [latency for result in results for latency in result], clients * turns / elapsed
+
+
+async def minimal_echo_floor(directory: Path, turns: int) -> list[float]:
+    socket = directory / "floor.sock"
+    server = subprocess.Popen(
+        [sys.executable, "-c", MINIMAL_SERVER, str(socket)], stdout=subprocess.PIPE
+    )
+    assert server.stdout is not None
+    server.stdout.readline()
+    try:
+        reader, writer = await asyncio.open_unix_connection(str(socket))
+        client = Client(reader, writer)
+        latencies = []
+        for index in range(turns):
+            start = time.perf_counter()
+            await client.request("chat/send", {"message": f"turn {index}"})
+            latencies.append(time.perf_counter() - start)
+        await client.close()
+        return latencies
+    finally:
+        server.kill()
+        server.wait()
+
+
+def save_floor(directory: Path, turns: int) -> list[float]:
+    """The store's atomic save of the snapshots autosave writes: same growth, same sizes."""
+    store = FileStore(directory / "floor-store")
+    now = datetime.now(UTC)
+    snapshot = Snapshot(
+        id="6f1c2e9a-0000-4000-8000-000000000001",
+        provider="echo",
+        model="echo-1",
+        messages=[],
+        created_at=now,
+        updated_at=now,
+    )
+    latencies = []
+    messages: list[dict[str, str]] = []
+    for index in range(turns):
+        messages += [
+            {"role": "user", "content": f"turn {index}"},
+            {"role": "assistant", "content": f"[{index + 1}] turn {index}"},
+        ]
+        snapshot = Snapshot(**{**snapshot.__dict__, "messages": list(messages)})
+        start = time.perf_counter()
+        snapshot = store.save(snapshot)
+        latencies.append(time.perf_counter() - start)
+    return latencies
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+async def memory_per_session(socket: Path, pid: int, sessions: int) -> tuple[float, float]:
+    async with await Client.connect_unix(socket) as client:
+        await client.initialize()
+        warm = (await client.chat_new())["sessionId"]
+        await client.chat_send("warm up", session_id=warm)
+        await client.chat_close(warm)
+        empty = rss_kib(pid)
+        for index in range(sessions):
+            session_id = (await client.chat_new())["sessionId"]
+            await client.chat_send(f"hello {index}", session_id=session_id)
+        assert (await client.daemon_status())["liveSessions"] == sessions
+        full = rss_kib(pid)
+    return empty / 1024, (full - empty) / sessions
+
+
+def start_socket_daemon(env: dict[str, str], socket: Path) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(daemon_command("serve", "--socket"), env=env)
+    while not socket.exists():
+        time.sleep(0.02)
+    time.sleep(0.2)
+    return process
+
+
+async def main(quick: bool) -> None:
+    turns, runs, sessions = (100, 3, 200) if quick else (1000, 7, 1000)
+    root = Path(tempfile.mkdtemp(prefix="chatd-bench-", dir="/tmp"))
+    (root / "config.toml").write_text("")
+    env = {
+        **os.environ,
+        "CHATD_CONFIG": str(root / "config.toml"),
+        "CHATD_STORE_DIR": str(root / "store"),
+        "CHATD_SOCKET": str(root / "chatd.sock"),
+        "CHATD_ECHO_DELAY_MS": "0",
+    }
+    try:
+        python_floor = timed_run([sys.executable, "-c", "pass"], runs)
+        pygls_floor = timed_run([sys.executable, "-c", "import pygls.server"], runs)
+        start_up = await daemon_start_up(env, runs)
+
+        daemon = start_socket_daemon(env, root / "chatd.sock")
+        try:
+            ephemeral = await sequential(root / "chatd.sock", turns, ephemeral=True)
+            autosaved = await sequential(root / "chatd.sock", turns)
+            together, throughput = await concurrent(root / "chatd.sock", 8, turns // 2)
+        finally:
+            daemon.terminate()
+            daemon.wait()
+        echo_floor = await minimal_echo_floor(root, turns)
+        store_floor = save_floor(root, turns)
+
+        daemon = start_socket_daemon(env, root / "chatd.sock")
+        try:
+            empty_mib, per_session_kib = await memory_per_session(
+                root / "chatd.sock", daemon.pid, sessions
+            )
+        finally:
+            daemon.terminate()
+            daemon.wait()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+    ms = 1000.0
+    floor_p50 = statistics.median(echo_floor) * ms
+    save_p50 = statistics.median(store_floor) * ms
+    ephemeral_p50 = statistics.median(ephemeral) * ms
+    autosave_p50 = statistics.median(autosaved) * ms
+    autosave_ratio = autosave_p50 / (floor_p50 + save_p50)
+    print(f"start-up: python -c pass {python_floor:.3f}s, import pygls.server {pygls_floor:.3f}s,")
+    print(
+        f"          chatd spawn->initialize {start_up:.3f}s ({start_up / pygls_floor:.2f}x pygls)"
+    )
+    print(f"round trip over the socket ({turns} turns):")
+    print(f"  minimal JSON-RPC echo server  p50 {floor_p50:.3f} ms")
+    print(f"  store atomic save (same data) p50 {save_p50:.3f} ms")
+    print(
+        f"  chat/send ephemeral           p50 {ephemeral_p50:.3f} ms  "
+        f"p99 {percentile(ephemeral, 0.99) * ms:.3f} ms  ({ephemeral_p50 / floor_p50:.1f}x echo floor)"
+    )
+    print(
+        f"  chat/send with autosave       p50 {autosave_p50:.3f} ms  "
+        f"p99 {percentile(autosaved, 0.99) * ms:.3f} ms  ({autosave_ratio:.2f}x echo+save floors)"
+    )
+    print(
+        f"  8 concurrent clients          p50 {statistics.median(together) * ms:.3f} ms  "
+        f"p99 {percentile(together, 0.99) * ms:.3f} ms  {throughput:.0f} turns/s"
+    )
+    print(f"memory: empty daemon {empty_mib:.1f} MiB, {per_session_kib:.1f} KiB per idle session")
+    print(
+        "RESULT "
+        f"startup_s={start_up:.3f} pygls_import_s={pygls_floor:.3f} python_s={python_floor:.3f} "
+        f"startup_vs_pygls={start_up / pygls_floor:.2f} "
+        f"echo_floor_p50_ms={floor_p50:.3f} save_floor_p50_ms={save_p50:.3f} "
+        f"ephemeral_p50_ms={ephemeral_p50:.3f} ephemeral_p99_ms={percentile(ephemeral, 0.99) * ms:.3f} "
+        f"autosave_p50_ms={autosave_p50:.3f} autosave_vs_floors={autosave_ratio:.2f} "
+        f"concurrent8_p50_ms={statistics.median(together) * ms:.3f} "
+        f"concurrent8_p99_ms={percentile(together, 0.99) * ms:.3f} turns_per_s={throughput:.0f} "
+        f"empty_rss_mib={empty_mib:.1f} per_session_kib={per_session_kib:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer turns and sessions")
+    asyncio.run(main(parser.parse_args().quick))
