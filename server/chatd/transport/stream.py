@@ -37,8 +37,16 @@ class TransportWriter:
         self._transport = transport
         self._name = name
         self._wait_closed = wait_closed
+        self._pending: list[bytes] = []
 
     def write(self, data: bytes) -> None:
+        """Queue ``data``; everything written in one loop iteration leaves in one syscall."""
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._pending.append(data)
+
+    def _flush(self) -> None:
+        data, self._pending = b"".join(self._pending), []
         if self._transport.is_closing():
             return
         self._transport.write(data)
@@ -47,11 +55,13 @@ class TransportWriter:
             self._transport.abort()
 
     def close(self) -> None:
+        if self._pending:
+            self._flush()
         self._transport.close()
 
     async def flush_and_close(self) -> None:
         """Close after the buffered replies are written, unless the reader is stuck."""
-        self._transport.close()
+        self.close()
         try:
             await asyncio.wait_for(self._wait_closed(), FLUSH_TIMEOUT_S)
         except (TimeoutError, ConnectionError):

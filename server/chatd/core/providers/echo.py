@@ -7,6 +7,7 @@ provider, so a reply of ``[3] …`` after a restart proves the history survived.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any, ClassVar
 
 import anyio
@@ -43,15 +44,14 @@ class EchoProvider(Provider):
 
     async def step(self, conversation: Conversation, emit: Emit) -> StepResult:
         history = conversation.history
-        user_turns = sum(1 for message in history if message.get("role") == "user")
+        user_turns = sum(map("user".__eq__, map(itemgetter("role"), history)))
         reply = f"[{user_turns}] {history[-1]['content']}"
         size = max(1, -(-len(reply) // DELTAS_PER_REPLY))
         for start in range(0, len(reply), size):
             if start and self.delay_s:
                 await anyio.sleep(self.delay_s)
             emit(TextDelta(reply[start : start + size]))
-        prompt_size = sum(len(message["content"]) for message in history)
-        usage = Usage(input_tokens=prompt_size, output_tokens=len(reply))
+        usage = Usage(input_tokens=len(history[-1]["content"]), output_tokens=len(reply))
         return StepResult([self.assistant_message(reply)], reply, "end_turn", usage)
 
     def tool_result_messages(self, results: list[ToolResult]) -> list[Any]:
