@@ -8,6 +8,7 @@ idle sessions are dropped from memory after ``idle_evict_s``, their state alread
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -32,6 +33,8 @@ from chatd.errors import (
     SessionNotFound,
     SnapshotNotFound,
 )
+
+log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_S = 10.0
 """How long shutdown waits for cancelled turns to wind down before saving what it has."""
@@ -254,6 +257,7 @@ class SessionManager:
         try:
             await self._save(session)
         except ChatdError as exc:
+            log.warning("could not save session %s: %s", session.id, exc.message)
             return exc
         return None
 
