@@ -22,6 +22,8 @@ from chatd.core.events import TurnEvent
 from chatd.core.manager import SessionManager
 from chatd.core.session import Session
 from chatd.rpc import errors as codes
+from chatd.rpc.methods import Methods
+from chatd.rpc.pygls_glue import make_protocol
 from chatd.rpc.updates import update_params
 
 log = logging.getLogger(__name__)
@@ -49,23 +51,19 @@ class ServerContext:
 
 class Connection:
     def __init__(self, context: ServerContext, writer: Writer, *, name: str) -> None:
-        from chatd.rpc.methods import Methods
-        from chatd.rpc.pygls_glue import make_protocol
-
         self.context = context
         self.name = name
         self.writer = writer
         self.initialized = False
         self.shutdown_requested = False
         self.exit_code: int | None = None
-        self.closed = asyncio.Event()
         self._in_flight: set[Any] = set()
         self._attached: dict[str, Session] = {}
         methods = Methods(context, self)
         self.handlers: dict[str, Handler] = methods.table()
         self.protocol = make_protocol(
             writer,
-            {name: self._guarded(h) for name, h in self.handlers.items()},
+            {method: self._guarded(handler) for method, handler in self.handlers.items()},
             notifications={"exit": lambda _: self._exit(), "initialized": lambda _: None},
         )
 
@@ -107,21 +105,14 @@ class Connection:
 
     async def close(self) -> None:
         """The client is gone: its running requests are cancelled (their turns end cancelled)."""
-        futures = list(self.protocol._request_futures.values())
-        for future in futures:
+        running = [asyncio.wrap_future(f) for f in self.protocol._request_futures.values()]
+        for future in running:
             future.cancel()
-        if futures:
-            await asyncio.gather(
-                *(
-                    asyncio.wrap_future(f) if not isinstance(f, asyncio.Future) else f
-                    for f in futures
-                ),
-                return_exceptions=True,
-            )
+        if running:
+            await asyncio.wait(running)
         for session in self._attached.values():
             session.listeners.discard(self._forward)
         self._attached.clear()
-        self.closed.set()
 
     def _forward(self, session_id: str, seq: int, event: TurnEvent) -> None:
         self.notify("chat/update", update_params(session_id, seq, event))
