@@ -95,12 +95,18 @@ class ProviderSettings:
     api_key_env: str | None = None
     env_api_key: Secret | None = None
     """The key from the conventional variable (ANTHROPIC_API_KEY …), looked up last."""
+    api_key_source: str | None = None
+    """Where ``api_key`` came from, for messages: ``"config"`` or the variable's name."""
+    env_api_key_var: str | None = None
+    """The conventional variable ``env_api_key`` was read from."""
     max_tokens: int | None = None
     timeout_s: float | None = None
     max_retries: int | None = None
     max_steps: int = DEFAULT_MAX_STEPS
     command: str | None = None
     """claude-local: the CLI to run (default ``claude`` on PATH)."""
+    thinking_budget: int | None = None
+    """claude, gemini: tokens the model may spend reasoning before it answers (off if unset)."""
     delay_ms: float = 0.0
     """echo: pause between streamed deltas (CHATD_ECHO_DELAY_MS), so tests can hold a turn."""
 
@@ -158,7 +164,8 @@ def load_settings(
     store = _store_settings(table.sub("store"), env)
     daemon = _daemon_settings(table.sub("daemon"), env)
     providers = _provider_settings(table.sub("providers"), env)
-    default = env.get("CHATD_PROVIDER") or table.get("default_provider", str)
+    configured_default = table.get("default_provider", str)
+    default = env.get("CHATD_PROVIDER") or configured_default
     table.reject_unknown()
     return Settings(
         store=store,
@@ -216,8 +223,9 @@ class _Table:
 
 
 def _store_settings(table: _Table, env: Mapping[str, str]) -> StoreSettings:
-    directory = _path_env(env, "CHATD_STORE_DIR") or _path(table.get("dir", str))
-    key_file = _path_env(env, "CHATD_STORE_KEY_FILE") or _path(table.get("key_file", str))
+    configured_dir, configured_key_file = table.get("dir", str), table.get("key_file", str)
+    directory = _path_env(env, "CHATD_STORE_DIR") or _path(configured_dir)
+    key_file = _path_env(env, "CHATD_STORE_KEY_FILE") or _path(configured_key_file)
     raw_key = env.get("CHATD_STORE_KEY")
     if raw_key is not None and not raw_key.strip():
         raise ConfigError(
@@ -235,7 +243,8 @@ def _store_settings(table: _Table, env: Mapping[str, str]) -> StoreSettings:
 
 
 def _daemon_settings(table: _Table, env: Mapping[str, str]) -> DaemonSettings:
-    socket_path = _path_env(env, "CHATD_SOCKET") or _path(table.get("socket", str))
+    configured_socket = table.get("socket", str)
+    socket_path = _path_env(env, "CHATD_SOCKET") or _path(configured_socket)
     max_frame = table.get("max_frame_bytes", int) or DEFAULT_MAX_FRAME_BYTES
     idle = table.get("idle_evict_s", float)
     log_level = (table.get("log_level", str) or "info").lower()
@@ -275,20 +284,25 @@ def _one_provider(name: str, table: _Table, env: Mapping[str, str]) -> ProviderS
     api_key_env = table.get("api_key_env", str)
     explicit_key = table.get("api_key", str)
     named_key = env.get(api_key_env) if api_key_env else None
-    env_key = next((env[var] for var in CONVENTIONAL_KEY_ENV.get(kind, ()) if env.get(var)), None)
+    key = explicit_key or named_key
+    env_var = next((var for var in CONVENTIONAL_KEY_ENV.get(kind, ()) if env.get(var)), None)
+    env_key = env[env_var] if env_var else None
     settings = ProviderSettings(
         name=name,
         kind=kind,
         model=table.get("model", str),
         base_url=table.get("base_url", str),
-        api_key=Secret(explicit_key or named_key) if (explicit_key or named_key) else None,
+        api_key=Secret(key) if key else None,
         api_key_env=api_key_env,
         env_api_key=Secret(env_key) if env_key else None,
+        api_key_source=("config" if explicit_key else api_key_env) if key else None,
+        env_api_key_var=env_var,
         max_tokens=table.get("max_tokens", int),
         timeout_s=table.get("timeout_s", float),
         max_retries=table.get("max_retries", int),
         max_steps=table.get("max_steps", int) or DEFAULT_MAX_STEPS,
         command=table.get("command", str),
+        thinking_budget=table.get("thinking_budget", int),
         delay_ms=_float_env(env, "CHATD_ECHO_DELAY_MS", 0.0) if kind == "echo" else 0.0,
     )
     table.reject_unknown()

@@ -10,7 +10,10 @@ codes, and only the CLI turns them into exit statuses. Messages never contain se
     ├── StoreError
     │   ├── InvalidSnapshotId       not a canonical lowercase UUID, or escapes the store
     │   ├── SnapshotNotFound
-    │   ├── DecryptionFailed        wrong key, tampered file, or encrypted file without a key
+    │   ├── DecryptionFailed        wrong key or tampered file
+    │   │   ├── EncryptedWithoutKey  an encrypted file met a store without a key
+    │   │   └── NotEncrypted        a plaintext file met an encrypted store
+    │   ├── SnapshotUnreadable      the file exists but cannot be read (permissions, not a file)
     │   ├── CorruptSnapshot         unreadable JSON, wrong shape, id not matching file name
     │   ├── UnsupportedVersion      written by a newer chatd
     │   └── StoreConflict           saved over a revision someone else already replaced
@@ -69,6 +72,18 @@ class SnapshotNotFound(StoreError):
 
 class DecryptionFailed(StoreError):
     reason = "decrypt_failed"
+
+
+class EncryptedWithoutKey(DecryptionFailed):
+    reason = "encrypted_no_key"
+
+
+class NotEncrypted(DecryptionFailed):
+    reason = "not_encrypted"
+
+
+class SnapshotUnreadable(StoreError):
+    reason = "unreadable"
 
 
 class CorruptSnapshot(StoreError):
