@@ -97,20 +97,7 @@ def send(
 @cli.command()
 def status() -> None:
     """Show whether a socket daemon is running, and what it holds."""
-    from chatd_client import Client
-
-    settings = settings_from_context()
-
-    async def ask() -> dict[str, Any]:
-        async with await Client.connect_unix(settings.daemon.socket_path) as client:
-            await client.initialize("chatd-cli")
-            result: dict[str, Any] = await client.request("daemon/status")
-            return result
-
-    try:
-        figures = asyncio.run(ask())
-    except (FileNotFoundError, ConnectionRefusedError):
-        fail(f"no chatd is running on {settings.daemon.socket_path}")
+    figures = _ask_running_daemon("daemon/status")
     for name, value in figures.items():
         click.echo(f"{name:>16}: {value}")
 
@@ -118,20 +105,25 @@ def status() -> None:
 @cli.command()
 def stop() -> None:
     """Stop the socket daemon (it saves every session first)."""
+    _ask_running_daemon("daemon/stop")
+    click.echo("chatd stopped", err=True)
+
+
+def _ask_running_daemon(method: str) -> Any:
+    """One request to the socket daemon, which must already be running."""
     from chatd_client import Client
 
-    settings = settings_from_context()
+    socket_path = settings_from_context().daemon.socket_path
 
-    async def ask() -> None:
-        async with await Client.connect_unix(settings.daemon.socket_path) as client:
+    async def ask() -> Any:
+        async with await Client.connect_unix(socket_path) as client:
             await client.initialize("chatd-cli")
-            await client.request("daemon/stop")
+            return await client.request(method)
 
     try:
-        asyncio.run(ask())
+        return asyncio.run(ask())
     except (FileNotFoundError, ConnectionRefusedError):
-        fail(f"no chatd is running on {settings.daemon.socket_path}")
-    click.echo("chatd stopped", err=True)
+        fail(f"no chatd is running on {socket_path}")
 
 
 class _Conversation:
