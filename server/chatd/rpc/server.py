@@ -25,6 +25,7 @@ from chatd.rpc import errors as codes
 from chatd.rpc.methods import Methods
 from chatd.rpc.pygls_glue import make_protocol
 from chatd.rpc.updates import update_params
+from chatd_client.framing import encode_frame
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +93,11 @@ class Connection:
 
     def send_error(self, request_id: Any, code: int, message: str, reason: str) -> None:
         error = codes.error_object(code, message, reason)
-        self.writer.write(_frame({"jsonrpc": "2.0", "id": request_id, "error": error}))
+        self.writer.write(encode_frame({"jsonrpc": "2.0", "id": request_id, "error": error}))
 
     def notify(self, method: str, params: Any) -> None:
-        self.protocol.notify(method, params)
+        """Written directly: pygls would run every streamed delta through cattrs first."""
+        self.writer.write(encode_frame({"jsonrpc": "2.0", "method": method, "params": params}))
 
     def attach(self, session: Session) -> None:
         """Send this session's updates to this connection from now on."""
@@ -227,9 +229,3 @@ def _is_valid_id(value: Any) -> bool:
 
 def _echoable(request_id: Any) -> Any:
     return request_id if _is_valid_id(request_id) else None
-
-
-def _frame(message: Any) -> bytes:
-    from chatd_client.framing import encode_frame
-
-    return encode_frame(message)
