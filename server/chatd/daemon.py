@@ -42,7 +42,6 @@ class Daemon:
         self.store = open_store(settings.store)
         self.manager = SessionManager(settings, self.store, ProviderPool(settings.providers))
         self.stop_requested = anyio.Event()
-        self.connections: set[Connection] = set()
         self.context = ServerContext(
             manager=self.manager,
             encrypted=self.store.encrypted,
@@ -58,7 +57,7 @@ class Daemon:
             "uptimeSeconds": round(time.monotonic() - self.started, 3),
             "liveSessions": len(self.manager.sessions),
             "runningTurns": sum(1 for s in sessions if s.state.value == "running"),
-            "connections": len(self.connections),
+            "connections": len(self.context.connections),
             "socket": str(self.socket_path) if self.socket_path else None,
             "storeDir": str(self.store.directory),
             "encrypted": self.store.encrypted,
@@ -90,6 +89,7 @@ class Daemon:
             if listener is not None:
                 listener.stop_accepting()
             await self.manager.shutdown()
+            await asyncio.gather(*(c.finish() for c in list(self.context.connections)))
             group.cancel_scope.cancel()
         return exit_code
 
@@ -102,11 +102,9 @@ class Daemon:
     ) -> None:
         transport_writer = TransportWriter(writer.transport, "socket client", writer.wait_closed)
         connection = Connection(self.context, transport_writer, name="socket client")
-        self.connections.add(connection)
         try:
             await serve_stream(reader, connection, self._max_frame)
         finally:
-            self.connections.discard(connection)
             await transport_writer.flush_and_close()
 
     async def _evict_periodically(self) -> None:
@@ -137,4 +135,7 @@ def serve(settings: Settings, *, stdio: bool, socket_path: Path | None) -> int:
     async def main() -> int:
         return await Daemon(settings, socket_path).run(stdio=stdio)
 
-    return anyio.run(main, backend="asyncio")
+    status = anyio.run(main, backend="asyncio")
+    for signum in (signal.SIGTERM, signal.SIGINT):  # already stopped: a repeat must not kill
+        signal.signal(signum, signal.SIG_IGN)
+    return status

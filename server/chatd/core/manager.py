@@ -21,10 +21,9 @@ import anyio
 from chatd.config import Settings
 from chatd.core.providers import ProviderPool
 from chatd.core.providers.base import Conversation, Provider, TranscriptItem, Usage
-from chatd.core.session import Session, SessionState
+from chatd.core.session import Session, SessionState, TurnResult
 from chatd.core.store.base import ConversationStore, ListPage, Snapshot
 from chatd.core.tools import ToolRegistry
-from chatd.core.turns import TurnOutcome
 from chatd.errors import (
     ChatdError,
     InvalidParams,
@@ -38,13 +37,6 @@ log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_S = 10.0
 """How long shutdown waits for cancelled turns to wind down before saving what it has."""
-
-
-@dataclass(frozen=True, slots=True)
-class TurnResult:
-    session: Session
-    outcome: TurnOutcome
-    save_error: ChatdError | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,10 +123,7 @@ class SessionManager:
         session = await (self.new_session() if session_id is None else self.get(session_id))
         if on_session is not None:
             on_session(session)
-        outcome = await session.run_turn(message)
-        with anyio.CancelScope(shield=True):
-            save_error = await self._autosave(session)
-        return TurnResult(session, outcome, save_error)
+        return await session.run_turn(message, self._autosave)
 
     async def save(self, session_id: str, *, fork: bool = False) -> Snapshot:
         """:raises PersistenceUnsupported, StoreConflict:"""

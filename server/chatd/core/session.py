@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 
@@ -25,6 +26,17 @@ from chatd.errors import ChatdError, SessionBusy, SessionNotFound
 
 Listener = Callable[[str, int, TurnEvent], None]
 """Called with (session id, seq, event); must not block."""
+
+Autosave = Callable[["Session"], Awaitable[ChatdError | None]]
+"""Saves a session after its turn; reports a failure instead of raising it."""
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResult:
+    session: Session
+    outcome: TurnOutcome
+    save_error: ChatdError | None = None
+
 
 TITLE_LENGTH = 60
 """Long enough to recognise a conversation in a list, short enough for one table cell."""
@@ -79,8 +91,11 @@ class Session:
         for listener in list(self.listeners):
             listener(self.id, self.seq, event)
 
-    async def run_turn(self, message: str) -> TurnOutcome:
-        """Run one turn; cancellation of any kind returns a ``cancelled`` outcome.
+    async def run_turn(self, message: str, autosave: Autosave) -> TurnResult:
+        """Run one turn, then ``autosave``; cancellation of any kind gives ``cancelled``.
+
+        The turn ends (state idle, ``wait_idle`` returns) only once the save is done, so
+        nothing else saves this session at the same time.
 
         :raises SessionBusy: a turn is already running.
         :raises ProviderFailure: the provider failed; history is as before the turn.
@@ -111,9 +126,11 @@ class Session:
             self.title = _title_from(message)
         self.usage += outcome.usage
         self.dirty = True
+        with anyio.CancelScope(shield=True):
+            save_error = await autosave(self)
         state = "cancelled" if outcome.stop_reason == "cancelled" else "idle"
         self._end_turn(StatusChanged(state, outcome.stop_reason))
-        return outcome
+        return TurnResult(self, outcome, save_error)
 
     def cancel(self) -> bool:
         """Cancel the running turn, if any; the turn's request answers ``cancelled``."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from chatd.core.manager import Restored, TurnResult, history_page
+from chatd.core.manager import Restored, history_page
 from chatd.core.providers import ProviderInfo
 from chatd.core.providers.base import TranscriptItem, Usage
-from chatd.core.session import Session
+from chatd.core.session import Session, TurnResult
 from chatd.core.store.base import ListPage, SnapshotSummary
 
 PROTOCOL_VERSION = 1

@@ -14,7 +14,7 @@ import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chatd import errors
@@ -31,13 +31,16 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Any], Awaitable[Any]]
 
-LIFECYCLE_METHODS = frozenset({"initialize", "shutdown"})
+FINISH_GRACE_S = 5.0
+"""At shutdown, how long running requests (already cancelled) get to send their answers."""
 
 
 class Writer(Protocol):
     def write(self, data: bytes) -> None: ...
 
     def close(self) -> None: ...
+
+    async def flush_and_close(self) -> None: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,6 +51,7 @@ class ServerContext:
     encrypted: bool
     request_stop: Callable[[], None]
     status: Callable[[], dict[str, Any]]
+    connections: set[Connection] = field(default_factory=set)
 
 
 class Connection:
@@ -67,6 +71,7 @@ class Connection:
             {method: self._guarded(handler) for method, handler in self.handlers.items()},
             notifications={"exit": lambda _: self._exit(), "initialized": lambda _: None},
         )
+        context.connections.add(self)
 
     def receive(self, body: bytes) -> None:
         """Handle one frame's body; every request gets exactly one response."""
@@ -105,6 +110,13 @@ class Connection:
             session.listeners.add(self._forward)
             self._attached[session.id] = session
 
+    async def finish(self) -> None:
+        """The daemon is stopping: let running requests answer, deliver, close."""
+        running = [asyncio.wrap_future(f) for f in self.protocol._request_futures.values()]
+        if running:
+            await asyncio.wait(running, timeout=FINISH_GRACE_S)
+        await self.writer.flush_and_close()
+
     async def close(self) -> None:
         """The client is gone: its running requests are cancelled (their turns end cancelled)."""
         running = [asyncio.wrap_future(f) for f in self.protocol._request_futures.values()]
@@ -115,6 +127,7 @@ class Connection:
         for session in self._attached.values():
             session.listeners.discard(self._forward)
         self._attached.clear()
+        self.context.connections.discard(self)
 
     def _forward(self, session_id: str, seq: int, event: TurnEvent) -> None:
         self.notify("chat/update", update_params(session_id, seq, event))
