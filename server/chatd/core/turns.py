@@ -3,8 +3,9 @@
 Shared by every provider, so history rules hold everywhere:
 - a failed turn rolls history back to before the turn (the user can simply retry);
 - a cancelled turn keeps what was completed, keeps the partial text of the step in flight as
-  an assistant message, and answers every dangling tool call with a synthetic "cancelled"
-  result, so the next request is always a valid transcript;
+  an assistant message (unless it is blank: Anthropic rejects whitespace-only text blocks),
+  and answers every dangling tool call with a synthetic "cancelled" result, so the next
+  request is always a valid transcript;
 - more than ``max_steps`` model calls end the turn with stop reason ``max_steps``.
 """
 
@@ -105,7 +106,7 @@ class Turn:
                 for call in self._pending_calls
             ]
             history.extend(self.provider.tool_result_messages(results))
-        elif partial := "".join(self._partial):
+        elif (partial := "".join(self._partial)).strip():
             history.append(self.provider.assistant_message(partial))
             self._texts.append(partial)
         elif len(history) == self.start + 1:

@@ -1,0 +1,131 @@
+"""Anthropic ``MessageParam`` JSON: checking restored histories, repairing them, ids.
+
+No SDK needed: these work on the plain JSON that history and snapshots hold.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from chatd.core.providers.base import Usage
+from chatd.core.providers.transcript import (
+    IMAGE_PLACEHOLDER,
+    INTERRUPTED_RESULT,
+    close_dangling,
+    require,
+)
+
+TOOL_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+"""Anthropic tool-use ids must match ``^[a-zA-Z0-9_-]+$``; ids from other providers may not."""
+
+
+def tool_result_block(call_id: str, content: str, is_error: bool) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "tool_result", "tool_use_id": call_id, "content": content}
+    if is_error:
+        block["is_error"] = True
+    return block
+
+
+def safe_id(call_id: str) -> str:
+    return TOOL_ID_UNSAFE.sub("_", call_id) or "toolu_chatd"
+
+
+def content_blocks(content: Any) -> list[dict[str, Any]]:
+    return [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
+
+
+def visible_text(block: dict[str, Any]) -> str:
+    if block.get("type") == "text":
+        return str(block.get("text", ""))
+    if block.get("type") in ("image", "document"):
+        return IMAGE_PLACEHOLDER
+    return ""
+
+
+def is_empty_text(block: dict[str, Any]) -> bool:
+    """The API rejects empty text blocks, which a model can nevertheless send."""
+    return block.get("type") == "text" and not str(block.get("text", "")).strip()
+
+
+def check_block(block: Any, provider: str, index: int) -> None:
+    require(
+        isinstance(block, dict) and isinstance(block.get("type"), str),
+        provider,
+        index,
+        "content blocks need a type",
+    )
+    kind = block["type"]
+    if kind == "text":
+        require(isinstance(block.get("text"), str), provider, index, "text block without text")
+    elif kind == "tool_use":
+        require(
+            isinstance(block.get("id"), str)
+            and isinstance(block.get("name"), str)
+            and isinstance(block.get("input", {}), dict),
+            provider,
+            index,
+            "tool_use block needs id, name and an object input",
+        )
+    elif kind == "tool_result":
+        require(
+            isinstance(block.get("tool_use_id"), str),
+            provider,
+            index,
+            "tool_result without tool_use_id",
+        )
+
+
+def without_empty_text(history: list[Any]) -> list[Any]:
+    """Drop the empty text blocks (and emptied messages) the reference could save."""
+    cleaned = []
+    for message in history:
+        if isinstance(message["content"], list):
+            blocks = [block for block in message["content"] if not is_empty_text(block)]
+            if not blocks:
+                continue
+            if len(blocks) != len(message["content"]):
+                message = {**message, "content": blocks}
+        cleaned.append(message)
+    return cleaned
+
+
+def close_dangling_calls(history: list[Any]) -> list[Any]:
+    """Answer every tool_use the next user message does not, so the API accepts the history."""
+    return close_dangling(
+        history,
+        user_role="user",
+        key="content",
+        items=lambda message: content_blocks(message["content"]),
+        missing=_missing_results,
+    )
+
+
+def _missing_results(message: dict[str, Any], answer: list[dict[str, Any]]) -> list[Any]:
+    if message["role"] != "assistant":
+        return []
+    answered = {block.get("tool_use_id") for block in answer if block.get("type") == "tool_result"}
+    return [
+        tool_result_block(block["id"], INTERRUPTED_RESULT, True)
+        for block in content_blocks(message["content"])
+        if block.get("type") == "tool_use" and block["id"] not in answered
+    ]
+
+
+def usage_of(usage: dict[str, Any]) -> Usage:
+    """Anthropic's usage JSON (also what the Claude Code CLI reports); cache reads count as
+    input, as the other providers count them."""
+
+    def count(source: dict[str, Any], name: str) -> int:
+        value = source.get(name)
+        return value if isinstance(value, int) else 0
+
+    cached = count(usage, "cache_read_input_tokens")
+    created = count(usage, "cache_creation_input_tokens")
+    details = usage.get("output_tokens_details")
+    return Usage(
+        input_tokens=count(usage, "input_tokens") + cached + created,
+        output_tokens=count(usage, "output_tokens"),
+        cached_tokens=cached,
+        reasoning_tokens=count(details, "thinking_tokens") if isinstance(details, dict) else 0,
+    )

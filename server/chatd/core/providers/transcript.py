@@ -1,0 +1,101 @@
+"""Helpers the adapters share for history checks, repair and cross-provider conversion."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from chatd.core.providers.base import ToolResult, TranscriptItem
+from chatd.errors import CorruptSnapshot
+
+log = logging.getLogger(__name__)
+
+INTERRUPTED_RESULT = "interrupted: no result was recorded for this tool call"
+"""Closes a call a restored history left unanswered (the reference's aborted streams do)."""
+
+IMAGE_PLACEHOLDER = "[image]"
+"""Stands in for an attachment in the neutral transcript, which carries text only."""
+
+
+def corrupt(provider: str, index: int, why: str) -> CorruptSnapshot:
+    return CorruptSnapshot(f"{provider} history message {index}: {why}")
+
+
+def parse_arguments(raw: str | None) -> dict[str, Any]:
+    """A tool call's JSON arguments; a model's malformed or non-object JSON becomes ``{}``."""
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        log.debug("tool call arguments are not valid JSON")
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def result_text(value: Any) -> str:
+    """A tool result's content as text, whatever structure the API stored it in."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        parts = [
+            part.get("text", "") if part.get("type") == "text" else IMAGE_PLACEHOLDER
+            for part in value
+            if isinstance(part, dict)
+        ]
+        return "".join(parts)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def user_side(results: Sequence[ToolResult], text: str) -> list[TranscriptItem]:
+    """One user-role message as transcript items: its tool results first, then its text."""
+    items = [TranscriptItem("tool", tool_results=tuple(results))] if results else []
+    return items + ([TranscriptItem("user", text=text)] if text else [])
+
+
+def conversion_warnings(items: list[TranscriptItem], target: str) -> list[str]:
+    """What a translation into ``target`` necessarily leaves behind."""
+    if not any(item.role == "assistant" for item in items):
+        return []
+    return [
+        f"converted into {target}: text, tool calls and tool results were kept; the earlier "
+        "provider's reasoning (thinking blocks, signatures) and attachments were not"
+    ]
+
+
+def require(condition: bool, provider: str, index: int, why: str) -> None:
+    """:raises CorruptSnapshot: unless ``condition``."""
+    if not condition:
+        raise corrupt(provider, index, why)
+
+
+def close_dangling(
+    history: list[Any],
+    *,
+    user_role: str,
+    key: str,
+    items: Callable[[Any], list[Any]],
+    missing: Callable[[Any, list[Any]], list[Any]],
+) -> list[Any]:
+    """Answer every tool call that the next user message leaves unanswered.
+
+    For APIs that put all of a step's results in one user message (Anthropic, Gemini):
+    ``missing(message, answer_items)`` returns the result items ``message``'s calls still lack,
+    given the items of the message after it (``[]`` if that is not a user message). They go
+    first into that message, or into a new user message inserted after ``message``.
+    """
+    repaired = list(history)
+    for index, message in enumerate(repaired):
+        following = repaired[index + 1] if index + 1 < len(repaired) else None
+        answer = following if following is not None and following.get("role") == user_role else None
+        answered = items(answer) if answer is not None else []
+        added = missing(message, answered)
+        if not added:
+            continue
+        if answer is None:
+            repaired.insert(index + 1, {"role": user_role, key: added})
+        else:
+            repaired[index + 1] = {**answer, key: added + answered}
+    return repaired
