@@ -7,6 +7,7 @@ import os
 import signal
 import stat
 import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -138,3 +139,54 @@ async def test_many_concurrent_clients(
     assert len({r["sessionId"] for r in results}) == 12
     for client in clients:
         await client.close()
+
+
+async def test_stdio_and_an_explicit_socket_at_once(daemon_env: DaemonEnv) -> None:
+    explicit = daemon_env.socket.parent / "nested" / "explicit.sock"
+    stdio = await Client.spawn_stdio(
+        command=daemon_command("serve", "--stdio", "--socket", str(explicit)), env=daemon_env.env()
+    )
+    try:
+        await stdio.initialize()
+        session_id = (await stdio.chat_send("over stdio"))["sessionId"]
+        for _ in range(200):
+            if explicit.exists():
+                break
+            await asyncio.sleep(0.02)
+        assert stat.S_IMODE(explicit.parent.stat().st_mode) == 0o700
+        socket_client = await Client.connect_unix(explicit)
+        await socket_client.initialize()
+        reply = await socket_client.chat_send("over the socket", session_id=session_id)
+        assert reply["text"] == "[2] over the socket"
+        await socket_client.close()
+    finally:
+        await stdio.close()
+    assert not explicit.exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to connect as another user")
+async def test_other_users_are_refused_even_when_permissions_are_loose(
+    daemon_env: DaemonEnv, socket_daemon: subprocess.Popen[bytes]
+) -> None:
+    for directory in (daemon_env.socket.parent.parent, daemon_env.socket.parent):
+        os.chmod(directory, 0o755)
+    os.chmod(daemon_env.socket, 0o666)
+    probe = (
+        "import os, socket, sys;"
+        "os.setgid(65534); os.setuid(65534);"
+        "s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]);"
+        "s.sendall(b'Content-Length: 46\\r\\n\\r\\n"
+        '{"jsonrpc":"2.0","id":1,"method":"initialize"}' + "');"
+        "s.settimeout(10)\n"
+        "try: print(repr(s.recv(100)))\n"
+        "except ConnectionResetError: print(repr(b''))"
+    )
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", probe, str(daemon_env.socket)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "b''"
