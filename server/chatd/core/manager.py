@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
+from typing import Any
 
 import anyio
 
@@ -107,7 +108,8 @@ class SessionManager:
                 snapshot = await anyio.to_thread.run_sync(self.store.load, session_id)
             except SnapshotNotFound:
                 raise SessionNotFound(session_id) from None
-            return self._adopt(snapshot, self.providers.for_stamp(*_stamp(snapshot))).session
+            provider = self.providers.for_stamp(*_stamp(snapshot))
+            return (await self._adopt(snapshot, provider)).session
 
     async def send(
         self,
@@ -158,13 +160,13 @@ class SessionManager:
         source = self.providers.for_stamp(*_stamp(snapshot))
         target = self.providers.get(provider) if provider else source
         if target is source or target.accepts_snapshot_of(snapshot.provider):
-            restored = self._adopt(snapshot, target, model=model)
+            restored = await self._adopt(snapshot, target, model=model)
             restored.session.provider.check_available()
             return restored
         if not convert:
             raise ProviderMismatch(snapshot_provider=snapshot.provider, provider=target.name)
         target.check_available()
-        items = source.transcript(source.validate_history(snapshot.messages))
+        items = source.transcript(await _validated(source, snapshot.messages))
         history, warnings = target.from_transcript(items, snapshot.system_prompt)
         translated = replace(
             snapshot,
@@ -256,8 +258,10 @@ class SessionManager:
         session.dirty = False
         return written
 
-    def _adopt(self, snapshot: Snapshot, provider: Provider, model: str | None = None) -> Restored:
-        history = provider.validate_history(snapshot.messages)
+    async def _adopt(
+        self, snapshot: Snapshot, provider: Provider, model: str | None = None
+    ) -> Restored:
+        history = await _validated(provider, snapshot.messages)
         return Restored(self._register(snapshot, provider, history=history, model=model))
 
     def _register(
@@ -291,6 +295,11 @@ class SessionManager:
     def _drop(self, session: Session) -> None:
         session.close()
         self.sessions.pop(session.id, None)
+
+
+async def _validated(provider: Provider, messages: list[Any]) -> list[Any]:
+    """Checked off the event loop: it may import an SDK and parse a long history."""
+    return await anyio.to_thread.run_sync(provider.validate_history, messages)
 
 
 def _stamp(snapshot: Snapshot) -> tuple[str, str | None]:
