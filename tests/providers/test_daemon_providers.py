@@ -129,19 +129,20 @@ async def test_missing_key_fails_at_chat_new_naming_the_variable(
     assert fake_server.requests == []
 
 
+@pytest.mark.parametrize("kind", DAEMON_KINDS)
 async def test_provider_failure_reaches_the_client_with_its_details(
-    daemon_env: DaemonEnv, fake_server: FakeProviderServer
+    daemon_env: DaemonEnv, fake_server: FakeProviderServer, kind: str
 ) -> None:
     fake_server.script(Fail(429, "slow down"))
     client = await spawn(daemon_env)
     try:
-        created = await client.request("chat/new", {"provider": "claude"})
+        created = await client.request("chat/new", {"provider": kind})
         with pytest.raises(RpcError) as caught:
             await client.request("chat/send", {"sessionId": created["sessionId"], "message": "hi"})
     finally:
         await client.close()
     data = caught.value.data
-    assert (data["status"], data["retryable"], data["provider"]) == (429, True, "claude")
+    assert (data["status"], data["retryable"], data["provider"]) == (429, True, kind)
     assert "test-key" not in str(caught.value.message) + str(data)
 
 
@@ -175,3 +176,33 @@ async def test_restore_converts_between_providers_with_warnings(
 def _conversation(request: Any) -> list[Any]:
     body = request.body
     return list(body["contents"] if request.wire == "gemini" else body["messages"])
+
+
+async def test_no_secret_reaches_logs_snapshots_or_answers(
+    daemon_env: DaemonEnv, fake_server: FakeProviderServer
+) -> None:
+    api_key, store_key = "sk-ant-do-not-leak-0123", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+    log = daemon_env.root / "daemon.log"
+    config = daemon_env.config.read_text().replace('api_key = "test-key"', f'api_key = "{api_key}"')
+    daemon_env.config.write_text(f'[daemon]\nlog_level = "debug"\nlog_file = "{log}"\n' + config)
+    fake_server.script(Reply("Hello."), Fail(401, f"invalid x-api-key {api_key}"))
+    answers: list[Any] = []
+    client = await Client.spawn_stdio(env=daemon_env.env(CHATD_STORE_KEY=store_key))
+    client.on_notification(lambda method, params: answers.append(params))
+    try:
+        answers.append(await client.initialize("pytest"))
+        answers.append(await client.request("chat/send", {"message": "hi"}))
+        session_id = answers[-1]["sessionId"]
+        with pytest.raises(RpcError) as caught:
+            await client.request("chat/send", {"sessionId": session_id, "message": "again"})
+        answers.append([caught.value.message, caught.value.data])
+        answers.append(await client.request("store/list"))
+    finally:
+        await client.close()
+    assert caught.value.data["status"] == 401
+    assert b"listening" in log.read_bytes() or log.stat().st_size > 0
+    written = [log.read_bytes(), client.stderr_text().encode(), repr(answers).encode()]
+    written += [path.read_bytes() for path in daemon_env.store_dir.rglob("*") if path.is_file()]
+    for blob in written:
+        assert api_key.encode() not in blob
+        assert store_key.encode() not in blob
