@@ -200,7 +200,7 @@ async def test_no_secret_reaches_logs_snapshots_or_answers(
     finally:
         await client.close()
     assert caught.value.data["status"] == 401
-    assert b"listening" in log.read_bytes() or log.stat().st_size > 0
+    assert log.stat().st_size > 0, "the debug log should have something to check"
     written = [log.read_bytes(), client.stderr_text().encode(), repr(answers).encode()]
     written += [path.read_bytes() for path in daemon_env.store_dir.rglob("*") if path.is_file()]
     for blob in written:
