@@ -28,7 +28,12 @@ def main() -> int:
     argv = sys.argv[1:]
     prompt = sys.stdin.read()
     with open(os.environ["FAKE_CLAUDE_LOG"], "a", encoding="utf-8") as log:
-        log.write(json.dumps({"argv": argv, "stdin": prompt, "pid": os.getpid()}) + "\n")
+        record = {"argv": argv, "stdin": prompt, "pid": os.getpid(), "system_prompt": None}
+        if "--system-prompt-file" in argv:
+            path = argv[argv.index("--system-prompt-file") + 1]
+            record["system_prompt"] = open(path, encoding="utf-8").read()
+            record["system_prompt_mode"] = oct(os.stat(path).st_mode & 0o777)
+        log.write(json.dumps(record) + "\n")
     mode = os.environ.get("FAKE_CLAUDE_MODE", "ok")
     if mode == "crash":
         sys.stderr.write("Error: Invalid API key · Please run /login\n")

@@ -76,7 +76,8 @@ async def test_prompt_goes_on_stdin_and_the_session_resumes(fake_cli: FakeCli) -
     session = chat.conversation.state["cli_session_id"]
     assert second_argv[second_argv.index("--resume") + 1] == session
     assert first_argv[first_argv.index("--model") + 1] == "sonnet"
-    assert first_argv[first_argv.index("--system-prompt") + 1] == "Be brief."
+    assert "Be brief." not in " ".join(first_argv) and "--system-prompt" not in first_argv
+    assert (calls[0]["system_prompt"], calls[0]["system_prompt_mode"]) == ("Be brief.", "0o600")
     assert first_argv[first_argv.index("--output-format") + 1] == "stream-json"
     assert "".join(e.text for e in chat.of_type(TextDelta)) == "heard: secret plansheard: more"
     assert not chat.of_type(ThinkingDelta), "thinking arrives whole only without partial messages"

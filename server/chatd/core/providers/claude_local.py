@@ -1,7 +1,7 @@
 """The ``claude-local`` adapter: the installed Claude Code CLI as a subprocess, one per step.
 
-The prompt goes to the CLI on stdin, never in argv (where ``ps`` shows it and ``ARG_MAX``
-bounds it). Output is ``--output-format stream-json --verbose --include-partial-messages``:
+The prompt goes to the CLI on stdin and the system prompt in a private temporary file, never
+in argv (where ``ps`` shows it and ``ARG_MAX`` bounds it). Output is ``--output-format stream-json --verbose --include-partial-messages``:
 one JSON object per line (``system`` init, ``stream_event`` deltas, ``assistant``/``user``
 messages, and a final ``result`` with the text, ``session_id`` and ``usage``). The CLI keeps
 the conversation itself; its session id lives in ``conversation.state`` and is passed back
@@ -11,10 +11,14 @@ cannot save this conversation (``persistent = False``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -78,7 +82,12 @@ class ClaudeLocalProvider(Provider):
         run = _Run(emit)
         args = self._arguments(conversation)
         try:
-            with anyio.fail_after(self.settings.timeout_s or DEFAULT_TIMEOUT_S):
+            with (
+                _system_prompt_file(conversation.system_prompt) as system_file,
+                anyio.fail_after(self.settings.timeout_s or DEFAULT_TIMEOUT_S),
+            ):
+                if system_file is not None:
+                    args += ["--system-prompt-file", system_file]
                 returncode = await _execute(args, _prompt(conversation), run)
         except TimeoutError:
             raise ProviderFailure(
@@ -140,12 +149,24 @@ class ClaudeLocalProvider(Provider):
         model = conversation.model or self.model
         if model:
             args += ["--model", model]
-        if conversation.system_prompt:
-            args += ["--system-prompt", conversation.system_prompt]
         session = conversation.state.get(SESSION_KEY)
         if session:
             args += ["--resume", str(session)]
         return args
+
+
+@contextlib.contextmanager
+def _system_prompt_file(system_prompt: str) -> Iterator[str | None]:
+    """The system prompt in a private file for the CLI: argv would show it to ``ps``."""
+    if not system_prompt:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="chatd-") as directory:
+        path = os.path.join(directory, "system-prompt.txt")
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(system_prompt)
+        yield path
 
 
 async def _execute(args: list[str], prompt: str, run: _Run) -> int:
