@@ -171,16 +171,20 @@ async def test_other_users_are_refused_even_when_permissions_are_loose(
     for directory in (daemon_env.socket.parent.parent, daemon_env.socket.parent):
         os.chmod(directory, 0o755)
     os.chmod(daemon_env.socket, 0o666)
-    probe = (
-        "import os, socket, sys;"
-        "os.setgid(65534); os.setuid(65534);"
-        "s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]);"
-        "s.sendall(b'Content-Length: 46\\r\\n\\r\\n"
-        '{"jsonrpc":"2.0","id":1,"method":"initialize"}' + "');"
-        "s.settimeout(10)\n"
-        "try: print(repr(s.recv(100)))\n"
-        "except ConnectionResetError: print(repr(b''))"
-    )
+    probe = """
+import os, socket, sys
+os.setgid(65534)
+os.setuid(65534)
+connection = socket.socket(socket.AF_UNIX)
+connection.connect(sys.argv[1])
+connection.settimeout(10)
+body = b'{"jsonrpc":"2.0","id":1,"method":"initialize"}'
+try:
+    connection.sendall(b"Content-Length: %d\\r\\n\\r\\n%s" % (len(body), body))
+    print(repr(connection.recv(100)))
+except (BrokenPipeError, ConnectionResetError):
+    print(repr(b""))
+"""
     result = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-c", probe, str(daemon_env.socket)],
