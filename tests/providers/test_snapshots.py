@@ -58,6 +58,9 @@ REFERENCES = {
     "gemini": GEMINI_REFERENCE,
 }
 
+DROPPED = {"claude": "1 thinking block, 1 signature", "openai": "", "gemini": "1 signature"}
+"""What each reference holds that no other provider can take."""
+
 
 async def _continue(provider: Provider, history: list[Any], system_prompt: str = "") -> None:
     conversation = Conversation(provider.model, system_prompt, history)
@@ -197,7 +200,7 @@ async def test_the_references_empty_text_blocks_are_dropped(
         if source != target
     ],
 )
-async def test_conversion_keeps_text_and_tools_and_warns_about_the_rest(
+async def test_conversion_keeps_text_and_tools_and_lists_what_it_dropped(
     source: str, target: str, make_provider: Any, fake_server: FakeProviderServer
 ) -> None:
     origin = make_provider(source)
@@ -206,7 +209,9 @@ async def test_conversion_keeps_text_and_tools_and_warns_about_the_rest(
 
     history, warnings = destination.from_transcript(items, "You are helpful.")
 
-    assert warnings, "a conversion always says what it could not carry over"
+    dropped = [f"converted into {target}: dropped {DROPPED[source]}"] if DROPPED[source] else []
+    assert warnings[: len(dropped)] == dropped
+    assert len(warnings) == len(dropped) + (target == "claude-local")
     converted = destination.transcript(destination.validate_history(history))
     assert [item.text for item in converted if item.role == "user"][
         0
@@ -243,3 +248,64 @@ async def test_transcript_is_the_neutral_view_an_editor_renders(
     assert call.name == "get_weather"
     assert items[1].text == ("" if kind == "openai" else "Let me check.")
     assert (result.call_id, result.name, result.content) == (call.id, "get_weather", "Sunny, 22C")
+
+
+IMAGE = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"}}
+THINKING = {"type": "thinking", "thinking": "Hmm.", "signature": "c2ln"}
+ATTACHMENTS = {
+    "claude": (
+        [
+            {"role": "user", "content": [{"type": "text", "text": "Look:"}, IMAGE]},
+            {
+                "role": "assistant",
+                "content": [
+                    THINKING,
+                    {"type": "redacted_thinking", "data": "cmVk"},
+                    {"type": "tool_use", "id": "toolu_1", "name": "snap", "input": {}},
+                ],
+            },
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [IMAGE]}],
+            },
+            {"role": "assistant", "content": [THINKING, {"type": "text", "text": "A cat."}]},
+        ],
+        "2 images, 2 thinking blocks, 2 signatures, 1 redacted thinking block",
+    ),
+    "gemini": (
+        [
+            {"role": "user", "parts": [{"inlineData": {"mimeType": "image/png", "data": "AAAA"}}]},
+            {"role": "model", "parts": [{"text": "Hmm.", "thought": True}, {"text": "A cat."}]},
+            {
+                "role": "user",
+                "parts": [{"fileData": {"mimeType": "application/pdf", "fileUri": "gs://b/f"}}],
+            },
+        ],
+        "1 image, 1 thinking block, 1 file",
+    ),
+    "openai": (
+        [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA"}}
+                ],
+            },
+            {"role": "assistant", "content": None, "refusal": "I can't help with that."},
+        ],
+        "1 image, 1 refusal",
+    ),
+}
+
+
+@pytest.mark.parametrize("source", sorted(ATTACHMENTS))
+async def test_conversion_counts_each_kind_of_part_it_drops(
+    source: str, make_provider: Any, fake_server: FakeProviderServer
+) -> None:
+    stored, dropped = ATTACHMENTS[source]
+    origin = make_provider(source)
+    items = origin.transcript(origin.validate_history(copy.deepcopy(stored)))
+
+    _, warnings = make_provider("claude").from_transcript(items, "")
+
+    assert warnings == [f"converted into claude: dropped {dropped}"]

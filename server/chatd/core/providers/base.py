@@ -89,6 +89,8 @@ class TranscriptItem:
     text: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
     tool_results: tuple[ToolResult, ...] = ()
+    omitted: tuple[str, ...] = ()
+    """Provider-only parts this item leaves out, e.g. 'thinking block', 'signature', 'image'."""
 
 
 class Provider(ABC):

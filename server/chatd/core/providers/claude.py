@@ -28,6 +28,7 @@ from chatd.core.providers.claude_history import (
     close_dangling_calls,
     content_blocks,
     is_empty_text,
+    omitted_parts,
     safe_id,
     tool_result_block,
     usage_of,
@@ -103,6 +104,7 @@ class ClaudeProvider(RemoteProvider["AsyncAnthropic"]):
         for message in history:
             blocks = content_blocks(message["content"])
             text = "".join(visible_text(block) for block in blocks)
+            omitted = tuple(part for block in blocks for part in omitted_parts(block))
             if message["role"] == "assistant":
                 calls = tuple(
                     ToolCall(block["id"], block["name"], dict(block.get("input") or {}))
@@ -110,7 +112,7 @@ class ClaudeProvider(RemoteProvider["AsyncAnthropic"]):
                     if block.get("type") == "tool_use"
                 )
                 names.update((call.id, call.name) for call in calls)
-                items.append(TranscriptItem("assistant", text=text, tool_calls=calls))
+                items.append(TranscriptItem("assistant", text, calls, omitted=omitted))
                 continue
             results = tuple(
                 ToolResult(
@@ -122,7 +124,7 @@ class ClaudeProvider(RemoteProvider["AsyncAnthropic"]):
                 for block in blocks
                 if block.get("type") == "tool_result"
             )
-            items += user_side(results, text)
+            items += user_side(results, text, omitted)
         return items
 
     def from_transcript(

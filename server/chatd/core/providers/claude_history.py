@@ -13,11 +13,19 @@ from chatd.core.providers.transcript import (
     IMAGE_PLACEHOLDER,
     INTERRUPTED_RESULT,
     close_dangling,
+    placeholders,
     require,
 )
 
 TOOL_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 """Anthropic tool-use ids must match ``^[a-zA-Z0-9_-]+$``; ids from other providers may not."""
+
+OMITTED_BLOCKS = {
+    "redacted_thinking": ("redacted thinking block",),
+    "image": ("image",),
+    "document": ("file",),
+}
+"""Blocks the neutral transcript cannot carry, as conversion warnings name them."""
 
 
 def tool_result_block(call_id: str, content: str, is_error: bool) -> dict[str, Any]:
@@ -41,6 +49,16 @@ def visible_text(block: dict[str, Any]) -> str:
     if block.get("type") in ("image", "document"):
         return IMAGE_PLACEHOLDER
     return ""
+
+
+def omitted_parts(block: dict[str, Any]) -> tuple[str, ...]:
+    """What the neutral transcript leaves out of ``block``, for the conversion warnings."""
+    kind = block.get("type")
+    if kind == "thinking":
+        return ("thinking block", "signature") if block.get("signature") else ("thinking block",)
+    if kind == "tool_result":
+        return placeholders(block.get("content"))
+    return OMITTED_BLOCKS.get(str(kind), ())
 
 
 def is_empty_text(block: dict[str, Any]) -> bool:

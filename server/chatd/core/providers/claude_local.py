@@ -1,12 +1,13 @@
 """The ``claude-local`` adapter: the installed Claude Code CLI as a subprocess, one per step.
 
-The prompt goes to the CLI on stdin and the system prompt in a private temporary file, never
-in argv (where ``ps`` shows it and ``ARG_MAX`` bounds it). Output is ``--output-format stream-json --verbose --include-partial-messages``:
-one JSON object per line (``system`` init, ``stream_event`` deltas, ``assistant``/``user``
-messages, and a final ``result`` with the text, ``session_id`` and ``usage``). The CLI keeps
-the conversation itself; its session id lives in ``conversation.state`` and is passed back
-with ``--resume``. The CLI runs its own tools, so a step never returns tool calls, and chatd
-cannot save this conversation (``persistent = False``).
+The prompt goes to the CLI on stdin and the system prompt in a private temporary file, never in
+argv (where ``ps`` shows it and ``ARG_MAX`` bounds it). Output is
+``--output-format stream-json --verbose --include-partial-messages``: one JSON object per line
+(``system`` init, ``stream_event`` deltas, ``assistant``/``user`` messages, and a final
+``result`` with the text, ``session_id`` and ``usage``). The CLI keeps the conversation itself;
+its session id lives in ``conversation.state`` and is passed back with ``--resume``. The CLI
+runs its own tools, so a step never returns tool calls, and chatd cannot save this
+conversation (``persistent = False``).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from chatd.core.providers.base import (
 )
 from chatd.core.providers.claude_history import usage_of
 from chatd.core.providers.sdk_errors import scrub
-from chatd.core.providers.transcript import require
+from chatd.core.providers.transcript import conversion_warnings, require
 from chatd.errors import ProviderFailure, ProviderUnavailable
 
 log = logging.getLogger(__name__)
@@ -116,11 +117,13 @@ class ClaudeLocalProvider(Provider):
             if item.role in ("user", "assistant") and item.text
         ]
         tool_items = sum(1 for item in items if item.tool_calls or item.tool_results)
-        warnings = [
-            f"{self.name} runs its own tools: {tool_items} tool calls or results were dropped; "
-            "the earlier text reaches the CLI as context with the next message"
-        ]
-        return history, warnings if tool_items else warnings[:0]
+        warnings = conversion_warnings(items, self.name)
+        if tool_items:
+            warnings.append(
+                f"{self.name} runs its own tools: {tool_items} tool calls or results were dropped; "
+                "the earlier text reaches the CLI as context with the next message"
+            )
+        return history, warnings
 
     def validate_history(self, messages: list[Any]) -> list[Any]:
         for index, message in enumerate(super().validate_history(messages)):

@@ -31,6 +31,7 @@ from chatd.core.providers.gemini_history import (
     close_dangling,
     content_json,
     jsonable,
+    omitted_parts,
     response_part,
     transcript_result,
     visible_text,
@@ -110,6 +111,7 @@ class GeminiProvider(RemoteProvider[_Clients]):
         for number, content in enumerate(history):
             parts = content.get("parts") or []
             text = "".join(visible_text(part) for part in parts)
+            omitted = tuple(name for part in parts for name in omitted_parts(part))
             if content.get("role") == "model":
                 pending = [
                     ToolCall(
@@ -121,14 +123,14 @@ class GeminiProvider(RemoteProvider[_Clients]):
                         part["functionCall"] for part in parts if "functionCall" in part
                     )
                 ]
-                items.append(TranscriptItem("assistant", text=text, tool_calls=tuple(pending)))
+                items.append(TranscriptItem("assistant", text, tuple(pending), omitted=omitted))
                 continue
             results = [
                 transcript_result(part["functionResponse"], pending)
                 for part in parts
                 if "functionResponse" in part
             ]
-            items += user_side(results, text)
+            items += user_side(results, text, omitted)
         return items
 
     def from_transcript(

@@ -84,6 +84,15 @@ def visible_text(part: dict[str, Any]) -> str:
     return ""
 
 
+def omitted_parts(part: dict[str, Any]) -> tuple[str, ...]:
+    """What the neutral transcript leaves out of ``part``, for the conversion warnings."""
+    omitted: tuple[str, ...] = ("thinking block",) if part.get("thought") else ()
+    media = part.get("inlineData") or part.get("fileData")
+    if isinstance(media, dict):
+        omitted += ("image" if str(media.get("mimeType", "")).startswith("image/") else "file",)
+    return omitted + (("signature",) if part.get("thoughtSignature") else ())
+
+
 def alternating(history: list[Any]) -> list[Any]:
     """Merge consecutive contents of one role: a cancelled turn can leave two user turns."""
     merged: list[Any] = []

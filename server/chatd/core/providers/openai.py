@@ -30,6 +30,7 @@ from chatd.core.providers.transcript import (
     INTERRUPTED_RESULT,
     conversion_warnings,
     parse_arguments,
+    placeholders,
     require,
     result_text,
 )
@@ -99,7 +100,7 @@ class OpenAIProvider(RemoteProvider["AsyncOpenAI"]):
         items: list[TranscriptItem] = []
         names: dict[str, str] = {}
         for message in history:
-            role = message["role"]
+            role, text, omitted = message["role"], _text(message.get("content")), _omitted(message)
             if role == "assistant":
                 calls = tuple(
                     ToolCall(
@@ -110,17 +111,13 @@ class OpenAIProvider(RemoteProvider["AsyncOpenAI"]):
                     for call in message.get("tool_calls") or ()
                 )
                 names.update((call.id, call.name) for call in calls)
-                items.append(
-                    TranscriptItem(
-                        "assistant", text=_text(message.get("content")), tool_calls=calls
-                    )
-                )
+                items.append(TranscriptItem("assistant", text, calls, omitted=omitted))
             elif role == "tool":
                 call_id = message["tool_call_id"]
-                result = ToolResult(call_id, names.get(call_id, ""), _text(message.get("content")))
-                items.append(TranscriptItem("tool", tool_results=(result,)))
+                result = ToolResult(call_id, names.get(call_id, ""), text)
+                items.append(TranscriptItem("tool", tool_results=(result,), omitted=omitted))
             elif role == "user":
-                items.append(TranscriptItem("user", text=_text(message.get("content"))))
+                items.append(TranscriptItem("user", text, omitted=omitted))
         return items
 
     def from_transcript(
@@ -339,6 +336,16 @@ def _tool_message(call_id: str, content: str, is_error: bool) -> dict[str, Any]:
 
 def _text(content: Any) -> str:
     return "" if content is None else result_text(content)
+
+
+def _omitted(message: dict[str, Any]) -> tuple[str, ...]:
+    """What the neutral transcript leaves out of ``message``, for the conversion warnings."""
+    reasoning = any(message.get(name) for name in REASONING_FIELDS)
+    return (
+        placeholders(message.get("content"))
+        + (("refusal",) if message.get("refusal") else ())
+        + (("reasoning text",) if reasoning else ())
+    )
 
 
 def _close_dangling(history: list[Any]) -> list[Any]:

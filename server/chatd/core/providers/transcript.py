@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from chatd.core.providers.base import ToolResult, TranscriptItem
@@ -17,6 +19,9 @@ INTERRUPTED_RESULT = "interrupted: no result was recorded for this tool call"
 
 IMAGE_PLACEHOLDER = "[image]"
 """Stands in for an attachment in the neutral transcript, which carries text only."""
+
+PART_NAMES = {"image": "image", "image_url": "image", "input_audio": "audio", "refusal": "refusal"}
+"""What a conversion warning calls a non-text part ``result_text`` replaced; others are files."""
 
 
 def corrupt(provider: str, index: int, why: str) -> CorruptSnapshot:
@@ -49,20 +54,36 @@ def result_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def user_side(results: Sequence[ToolResult], text: str) -> list[TranscriptItem]:
-    """One user-role message as transcript items: its tool results first, then its text."""
+def placeholders(value: Any) -> tuple[str, ...]:
+    """The parts ``result_text`` turns into a placeholder, so a conversion can list them."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(
+        PART_NAMES.get(str(part.get("type")), "file")
+        for part in value
+        if isinstance(part, dict) and part.get("type") != "text"
+    )
+
+
+def user_side(
+    results: Sequence[ToolResult], text: str, omitted: tuple[str, ...] = ()
+) -> list[TranscriptItem]:
+    """One user-role message as transcript items: its tool results first, then its text.
+
+    The message's ``omitted`` parts go on its first item.
+    """
     items = [TranscriptItem("tool", tool_results=tuple(results))] if results else []
-    return items + ([TranscriptItem("user", text=text)] if text else [])
+    items += [TranscriptItem("user", text=text)] if text else []
+    return [replace(items[0], omitted=omitted), *items[1:]] if items else []
 
 
 def conversion_warnings(items: list[TranscriptItem], target: str) -> list[str]:
-    """What a translation into ``target`` necessarily leaves behind."""
-    if not any(item.role == "assistant" for item in items):
+    """What a translation into ``target`` left behind, counted, or nothing if nothing was."""
+    counts = Counter(part for item in items for part in item.omitted)
+    if not counts:
         return []
-    return [
-        f"converted into {target}: text, tool calls and tool results were kept; the earlier "
-        "provider's reasoning (thinking blocks, signatures) and attachments were not"
-    ]
+    dropped = ", ".join(f"{n} {part}{'s' if n > 1 else ''}" for part, n in counts.items())
+    return [f"converted into {target}: dropped {dropped}"]
 
 
 def require(condition: bool, provider: str, index: int, why: str) -> None:
