@@ -22,6 +22,7 @@ import chatd
 from chatd.config import Settings
 from chatd.core.manager import SessionManager
 from chatd.core.providers import ProviderPool
+from chatd.core.session import SessionState
 from chatd.core.store import open_store
 from chatd.rpc.server import Connection, ServerContext
 from chatd.transport.stdio import serve_stdio
@@ -56,7 +57,7 @@ class Daemon:
             "version": chatd.__version__,
             "uptimeSeconds": round(time.monotonic() - self.started, 3),
             "liveSessions": len(self.manager.sessions),
-            "runningTurns": sum(1 for s in sessions if s.state.value == "running"),
+            "runningTurns": sum(1 for s in sessions if s.state is SessionState.RUNNING),
             "connections": len(self.context.connections),
             "socket": str(self.socket_path) if self.socket_path else None,
             "storeDir": str(self.store.directory),

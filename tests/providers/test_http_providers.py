@@ -147,14 +147,9 @@ async def test_cancelled_stream_leaves_a_history_the_next_request_accepts(
     kind: str, make_provider: Any, fake_server: FakeProviderServer
 ) -> None:
     chat = new_chat(make_provider(kind))
-    release = threading.Event()
-    fake_server.script(Reply(["partial ", "never sent"], hold=release))
-
-    async with anyio.create_task_group() as group:
-        group.start_soon(chat.send, "tell me a story")
-        await chat.until(lambda: chat.of_type(TextDelta))
-        group.cancel_scope.cancel()
-    release.set()
+    await _cancel_after_first_delta(
+        chat, fake_server, ["partial ", "never sent"], "tell me a story"
+    )
     assert chat.last_turn is not None and chat.last_turn.cancelled_outcome is not None
     assert chat.last_turn.cancelled_outcome.stop_reason == "cancelled"
 
@@ -174,14 +169,7 @@ async def test_a_cancel_after_only_whitespace_keeps_no_empty_assistant_turn(
     kind: str, make_provider: Any, fake_server: FakeProviderServer
 ) -> None:
     chat = new_chat(make_provider(kind))
-    release = threading.Event()
-    fake_server.script(Reply(["\n ", "never sent"], hold=release))
-
-    async with anyio.create_task_group() as group:
-        group.start_soon(chat.send, "hi")
-        await chat.until(lambda: chat.of_type(TextDelta))
-        group.cancel_scope.cancel()
-    release.set()
+    await _cancel_after_first_delta(chat, fake_server, ["\n ", "never sent"], "hi")
 
     fake_server.script(Reply("ok"))
     await chat.send("again")
@@ -384,6 +372,19 @@ async def test_an_empty_reply_adds_nothing_the_api_would_reject(
 
     assert empty.text == ""
     assert problems(fake_server.requests[-1]) == []
+
+
+async def _cancel_after_first_delta(
+    chat: Any, fake_server: FakeProviderServer, deltas: list[str], message: str
+) -> None:
+    """Send ``message``; cancel the turn once the first of ``deltas`` has streamed."""
+    release = threading.Event()
+    fake_server.script(Reply(deltas, hold=release))
+    async with anyio.create_task_group() as group:
+        group.start_soon(chat.send, message)
+        await chat.until(lambda: chat.of_type(TextDelta))
+        group.cancel_scope.cancel()
+    release.set()
 
 
 def _declared_tools(request: Any) -> list[dict[str, Any]]:

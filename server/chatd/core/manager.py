@@ -160,9 +160,8 @@ class SessionManager:
         source = self.providers.for_stamp(*_stamp(snapshot))
         target = self.providers.get(provider) if provider else source
         if target is source or target.accepts_snapshot_of(snapshot.provider):
-            restored = await self._adopt(snapshot, target, model=model)
-            restored.session.provider.check_available()
-            return restored
+            target.check_available()
+            return await self._adopt(snapshot, target, model=model)
         if not convert:
             raise ProviderMismatch(snapshot_provider=snapshot.provider, provider=target.name)
         target.check_available()
