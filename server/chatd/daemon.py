@@ -8,6 +8,7 @@ session, close the providers, flush the replies, exit.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -75,6 +76,7 @@ class Daemon:
         if listener is not None:
             await listener.start(self._serve_socket_client)
             log.info("listening on %s", listener.path)
+        gc.freeze()  # what start-up loaded lives as long as we do: keep it out of collections
         async with anyio.create_task_group() as group:
             if stdio:
 

@@ -13,6 +13,7 @@ from chatd.config import ProviderSettings, Secret
 from chatd.core.events import TurnEvent
 from chatd.core.providers import build_provider
 from chatd.core.providers.base import Conversation, Provider
+from chatd.core.providers.worker import StreamWorker
 from chatd.core.store.base import ToolSpec
 from chatd.core.tools import Tool, ToolRegistry
 from chatd.core.turns import Turn, TurnOutcome
@@ -48,10 +49,12 @@ def settings_for(kind: str, server: FakeProviderServer, **overrides: Any) -> Pro
 
 @pytest.fixture
 async def make_provider(fake_server: FakeProviderServer) -> AsyncIterator[Any]:
+    """Adapters as the daemon builds them: the HTTP ones stream on their own worker loop."""
     built: list[Provider] = []
+    worker = StreamWorker()
 
     def make(kind: str, **overrides: Any) -> Provider:
-        provider = build_provider(settings_for(kind, fake_server, **overrides))
+        provider = build_provider(settings_for(kind, fake_server, **overrides), worker)
         provider.check_available()
         built.append(provider)
         return provider
@@ -59,6 +62,7 @@ async def make_provider(fake_server: FakeProviderServer) -> AsyncIterator[Any]:
     yield make
     for provider in built:
         await provider.aclose()
+    await anyio.to_thread.run_sync(worker.stop)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from chatd.config import ProviderSettings
 from chatd.core.events import TextDelta, ThinkingDelta
 from chatd.core.providers import build_provider
 from chatd.core.providers.base import Provider, TranscriptItem
+from chatd.core.providers.worker import StreamWorker
 from chatd.errors import ProviderFailure, ProviderUnavailable
 from tests.providers.conftest import Chat, new_chat
 
@@ -48,7 +49,9 @@ def fake_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeCli:
 
 
 def local(**values: Any) -> Provider:
-    return build_provider(ProviderSettings(name="claude-local", kind="claude-local", **values))
+    return build_provider(
+        ProviderSettings(name="claude-local", kind="claude-local", **values), StreamWorker()
+    )
 
 
 async def test_a_missing_executable_is_unavailable_and_named() -> None:

@@ -166,7 +166,9 @@ async def test_restore_converts_between_providers_with_warnings(
         )
     finally:
         await client.close()
-    assert restored["warnings"] == ["converted into gemini: dropped 1 thinking block, 1 signature"]
+    assert restored["warnings"] == [
+        "converted from claude into gemini: dropped 1 thinking block, 1 signature"
+    ]
     assert answer["text"] == "Converted fine."
     converted = fake_server.requests[-1]
     assert converted.wire == "gemini" and problems(converted) == []

@@ -12,6 +12,7 @@ from chatd.config import ProviderSettings, Secret, load_settings
 from chatd.core.providers import build_provider
 from chatd.core.providers.credentials import require_api_key, resolve_api_key
 from chatd.core.providers.endpoints import validate_base_url
+from chatd.core.providers.worker import StreamWorker
 from chatd.errors import ProviderUnavailable
 
 ACCEPTED = [
@@ -63,7 +64,7 @@ def test_rejected_base_urls_say_why_without_echoing_the_url(url: str, why: str) 
 def test_a_bad_base_url_is_refused_before_any_key_is_looked_up() -> None:
     settings = ProviderSettings(name="claude", kind="claude", base_url="http://evil.test")
     with pytest.raises(ProviderUnavailable, match="https"):
-        build_provider(settings).check_available()
+        build_provider(settings, StreamWorker()).check_available()
 
 
 def _settings(**values: Any) -> ProviderSettings:
@@ -124,7 +125,7 @@ def test_missing_key_names_the_variables_to_set(monkeypatch: pytest.MonkeyPatch)
     settings = ProviderSettings(name="work", kind="gemini", api_key_env="WORK_GEMINI_KEY")
 
     with pytest.raises(ProviderUnavailable) as caught:
-        build_provider(settings).check_available()
+        build_provider(settings, StreamWorker()).check_available()
 
     message = caught.value.message
     assert "$WORK_GEMINI_KEY" in message and "$GEMINI_API_KEY" in message
@@ -142,7 +143,7 @@ async def test_openai_compatible_needs_no_key_and_sends_a_placeholder(
         base_url="http://localhost:11434/v1",
         model="llama3",
     )
-    provider = build_provider(settings)
+    provider = build_provider(settings, StreamWorker())
     provider.check_available()
     client: Any = await provider.client()  # type: ignore[attr-defined]
     assert client.api_key == "not-needed"

@@ -13,6 +13,7 @@ import pytest
 from chatd.config import ProviderSettings, Secret
 from chatd.core.providers import build_provider
 from chatd.core.providers.remote import RemoteProvider
+from chatd.core.providers.worker import StreamWorker
 from chatd.errors import ProviderFailure
 
 REQUEST = httpx2.Request("POST", "http://127.0.0.1:9/v1/messages")
@@ -94,7 +95,7 @@ def _cases() -> Iterator[Any]:
 
 def _provider(kind: str) -> RemoteProvider[Any]:
     settings = ProviderSettings(name=kind, kind=kind, api_key=Secret("sk-secret"))
-    provider = build_provider(settings)
+    provider = build_provider(settings, StreamWorker())
     provider.check_available()
     assert isinstance(provider, RemoteProvider)
     return provider

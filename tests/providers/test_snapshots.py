@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from chatd.core.providers.base import Conversation, Provider
+from chatd.core.providers.transcript import conversion_warnings
 from chatd.core.tools import ToolRegistry
 from chatd.core.turns import Turn
 from chatd.errors import CorruptSnapshot
@@ -207,11 +208,11 @@ async def test_conversion_keeps_text_and_tools_and_lists_what_it_dropped(
     items = origin.transcript(origin.validate_history(copy.deepcopy(REFERENCES[source])))
     destination = make_provider(target) if target != "claude-local" else _local_provider()
 
-    history, warnings = destination.from_transcript(items, "You are helpful.")
+    history, own_warnings = destination.from_transcript(items, "You are helpful.")
 
-    dropped = [f"converted into {target}: dropped {DROPPED[source]}"] if DROPPED[source] else []
-    assert warnings[: len(dropped)] == dropped
-    assert len(warnings) == len(dropped) + (target == "claude-local")
+    dropped = f"converted from {source} into {target}: dropped {DROPPED[source]}"
+    assert conversion_warnings(items, source, target) == ([dropped] if DROPPED[source] else [])
+    assert len(own_warnings) == (target == "claude-local")
     converted = destination.transcript(destination.validate_history(history))
     assert [item.text for item in converted if item.role == "user"][
         0
@@ -231,8 +232,11 @@ async def test_conversion_keeps_text_and_tools_and_lists_what_it_dropped(
 def _local_provider() -> Provider:
     from chatd.config import ProviderSettings
     from chatd.core.providers import build_provider
+    from chatd.core.providers.worker import StreamWorker
 
-    return build_provider(ProviderSettings(name="claude-local", kind="claude-local"))
+    return build_provider(
+        ProviderSettings(name="claude-local", kind="claude-local"), StreamWorker()
+    )
 
 
 @pytest.mark.parametrize("kind", ["claude", "openai", "gemini"])
@@ -269,8 +273,23 @@ ATTACHMENTS = {
                 "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [IMAGE]}],
             },
             {"role": "assistant", "content": [THINKING, {"type": "text", "text": "A cat."}]},
+            {"role": "user", "content": [{"type": "text", "text": "Search for cats."}]},
+            {
+                "role": "assistant",
+                "content": [
+                    {
+                        "type": "server_tool_use",
+                        "id": "srvtoolu_1",
+                        "name": "web_search",
+                        "input": {"query": "cats"},
+                    },
+                    {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": []},
+                    {"type": "text", "text": "Cats are popular."},
+                ],
+            },
         ],
-        "2 images, 2 thinking blocks, 2 signatures, 1 redacted thinking block",
+        "2 images, 2 thinking blocks, 2 signatures, 1 redacted thinking block, "
+        "1 server_tool_use block, 1 web_search_tool_result block",
     ),
     "gemini": (
         [
@@ -280,8 +299,16 @@ ATTACHMENTS = {
                 "role": "user",
                 "parts": [{"fileData": {"mimeType": "application/pdf", "fileUri": "gs://b/f"}}],
             },
+            {
+                "role": "model",
+                "parts": [
+                    {"executableCode": {"language": "PYTHON", "code": "print(2 + 2)"}},
+                    {"codeExecutionResult": {"outcome": "OUTCOME_OK", "output": "4"}},
+                    {"text": "It is 4."},
+                ],
+            },
         ],
-        "1 image, 1 thinking block, 1 file",
+        "1 image, 1 thinking block, 1 file, 1 executable code part, 1 code execution result",
     ),
     "openai": (
         [
@@ -306,6 +333,6 @@ async def test_conversion_counts_each_kind_of_part_it_drops(
     origin = make_provider(source)
     items = origin.transcript(origin.validate_history(copy.deepcopy(stored)))
 
-    _, warnings = make_provider("claude").from_transcript(items, "")
-
-    assert warnings == [f"converted into claude: dropped {dropped}"]
+    assert conversion_warnings(items, source, "claude") == [
+        f"converted from {source} into claude: dropped {dropped}"
+    ]

@@ -14,6 +14,7 @@ from chatd.core.manager import SessionManager, history_page
 from chatd.core.providers import ProviderPool
 from chatd.core.providers.base import Conversation, Emit, StepResult, TranscriptItem
 from chatd.core.providers.echo import EchoProvider
+from chatd.core.session import Session
 from chatd.core.store.filestore import FileStore
 from chatd.errors import (
     InvalidParams,
@@ -68,10 +69,7 @@ async def test_events_are_numbered_per_session(tmp_path: Path) -> None:
 async def test_cancel_keeps_partial_text_as_a_valid_history(tmp_path: Path) -> None:
     sessions = manager(tmp_path, CHATD_ECHO_DELAY_MS="100")
     session = await sessions.new_session()
-    started = anyio.Event()
-    session.listeners.add(
-        lambda _id, _seq, event: started.set() if isinstance(event, TextDelta) else None
-    )
+    started = first_text(session)
     outcome: list[Any] = []
     async with anyio.create_task_group() as group:
         group.start_soon(lambda: _collect(sessions.send(session.id, "abcdefghijkl"), outcome))
@@ -162,6 +160,15 @@ def test_history_pages_walk_back_from_the_newest() -> None:
             history_page(items, bad, 2)
 
 
+def first_text(session: Session) -> anyio.Event:
+    """Set once ``session`` streams its first text delta."""
+    started = anyio.Event()
+    session.listeners.add(
+        lambda _id, _seq, event: started.set() if isinstance(event, TextDelta) else None
+    )
+    return started
+
+
 async def _collect(awaitable: Any, into: list[Any]) -> None:
     into.append(await awaitable)
 
@@ -182,3 +189,58 @@ class FailingProvider(EchoProvider):
     async def step(self, conversation: Conversation, emit: Emit) -> StepResult:
         emit(TextDelta("partial"))
         raise ProviderFailure("server error", provider="echo", status=500, retryable=True)
+
+
+def two_echoes(tmp_path: Path, **env: str) -> SessionManager:
+    """Providers ``echo`` and ``other``, which reads the same native history."""
+    path = config(tmp_path)
+    path.write_text('[providers.other]\nkind = "echo"\n')
+    current = settings(tmp_path, **env)
+    return SessionManager(current, FileStore(tmp_path / "store"), ProviderPool(current.providers))
+
+
+async def test_a_live_session_moves_to_a_provider_that_reads_its_history_in_place(
+    tmp_path: Path,
+) -> None:
+    sessions = two_echoes(tmp_path)
+    session = (await sessions.send(None, "one")).session
+    seen: list[TurnEvent] = []
+    session.listeners.add(lambda _id, _seq, event: seen.append(event))
+
+    restored = await sessions.restore(session.id, provider="other")
+    again = await sessions.send(session.id, "two")
+
+    assert restored.session is session and sessions.sessions == {session.id: session}
+    assert session.provider.name == "other"
+    assert again.outcome.text == "[2] two"
+    assert StatusChanged("idle", "end_turn") in seen
+    assert FileStore(tmp_path / "store").load(session.id).extra == {"endpoint": "other"}
+
+
+async def test_a_live_session_cannot_change_provider_while_its_turn_runs(tmp_path: Path) -> None:
+    sessions = two_echoes(tmp_path, CHATD_ECHO_DELAY_MS="50")
+    session = await sessions.new_session()
+    started = first_text(session)
+    outcome: list[Any] = []
+    async with anyio.create_task_group() as group:
+        group.start_soon(lambda: _collect(sessions.send(session.id, "long message"), outcome))
+        await started.wait()
+        with pytest.raises(SessionBusy):
+            await sessions.restore(session.id, provider="other")
+    assert session.provider.name == "echo"
+    assert outcome[0].outcome.stop_reason == "end_turn"
+
+
+async def test_cancel_and_close_of_a_saved_session_do_not_load_it(tmp_path: Path) -> None:
+    session_id = (await manager(tmp_path).send(None, "one")).session.id
+    sessions = manager(tmp_path)
+
+    assert await sessions.cancel(session_id) is False
+    await sessions.close(session_id)
+
+    assert sessions.sessions == {}
+    unknown = "0b8f3c1e-5d2a-4c8e-9a51-2f6d7e8a9b10"
+    with pytest.raises(SessionNotFound):
+        await sessions.cancel(unknown)
+    with pytest.raises(SessionNotFound):
+        await sessions.close(unknown)

@@ -22,6 +22,7 @@ import anyio
 from chatd.config import Settings
 from chatd.core.providers import ProviderPool
 from chatd.core.providers.base import Conversation, Provider, TranscriptItem, Usage
+from chatd.core.providers.transcript import conversion_warnings
 from chatd.core.session import Session, SessionState, TurnResult
 from chatd.core.store.base import ConversationStore, ListPage, Snapshot
 from chatd.core.tools import ToolRegistry
@@ -30,6 +31,7 @@ from chatd.errors import (
     InvalidParams,
     PersistenceUnsupported,
     ProviderMismatch,
+    SessionBusy,
     SessionNotFound,
     SnapshotNotFound,
 )
@@ -148,25 +150,35 @@ class SessionManager:
         """Attach to a saved conversation, optionally translated into another provider.
 
         A conversion forks: the translated conversation gets a new id, the original stays.
+        A live session moved to another provider that reads its history stays the same
+        session (same id, same subscribers); it cannot move while a turn runs.
 
-        :raises SnapshotNotFound, ProviderMismatch, ProviderUnavailable:
+        :raises SnapshotNotFound, ProviderMismatch, ProviderUnavailable, SessionBusy:
         """
         live = self.sessions.get(snapshot_id)
         if live is not None and provider in (None, live.provider.name):
             if model:
                 live.conversation.model = model
             return Restored(live)
-        snapshot = await anyio.to_thread.run_sync(self.store.load, snapshot_id)
-        source = self.providers.for_stamp(*_stamp(snapshot))
+        if live is not None and live.state is SessionState.RUNNING:
+            raise SessionBusy(snapshot_id)
+        if live is not None:
+            snapshot, source = live.snapshot(), live.provider  # newer than the file, if unsaved
+        else:
+            snapshot = await anyio.to_thread.run_sync(self.store.load, snapshot_id)
+            source = self.providers.for_stamp(*_stamp(snapshot))
         target = self.providers.get(provider) if provider else source
         if target is source or target.accepts_snapshot_of(snapshot.provider):
             target.check_available()
+            if live is not None:
+                return Restored(await self._move(live, target, model))
             return await self._adopt(snapshot, target, model=model)
         if not convert:
             raise ProviderMismatch(snapshot_provider=snapshot.provider, provider=target.name)
         target.check_available()
         items = source.transcript(await _validated(source, snapshot.messages))
-        history, warnings = target.from_transcript(items, snapshot.system_prompt)
+        history, own_warnings = target.from_transcript(items, snapshot.system_prompt)
+        warnings = conversion_warnings(items, source.name, target.name) + own_warnings
         translated = replace(
             snapshot,
             id=str(uuid.uuid4()),
@@ -174,22 +186,29 @@ class SessionManager:
             model=model or target.model,
             revision=0,
         )
-        session = self._register(translated, target)
-        return Restored(session, warnings)
+        ephemeral = live is not None and live.ephemeral
+        return Restored(self._register(translated, target, ephemeral=ephemeral), warnings)
 
     async def cancel(self, session_id: str) -> bool:
+        """Whether a running turn was cancelled.
+
+        :raises SessionNotFound, InvalidSnapshotId:
+        """
         session = self.sessions.get(session_id)
         if session is None:
-            await self.get(session_id)
+            await self._require_stored(session_id)
             return False
         return session.cancel()
 
     async def close(self, session_id: str) -> None:
-        """Save (unless ephemeral) and drop the session from memory."""
+        """Save (unless ephemeral) and drop the session from memory.
+
+        :raises SessionNotFound, InvalidSnapshotId:
+        """
         session = self.sessions.get(session_id)
         if session is None:
-            await self.get(session_id)
-            session = self.sessions[session_id]
+            await self._require_stored(session_id)  # not in memory: nothing to close
+            return
         if session.cancel():
             await session.wait_idle()
         if session.dirty and session.persistent:
@@ -240,6 +259,21 @@ class SessionManager:
                     await self._autosave(session)
             await self.providers.aclose()
 
+    async def _require_stored(self, session_id: str) -> None:
+        if not await anyio.to_thread.run_sync(self.store.exists, session_id):
+            raise SessionNotFound(session_id)
+
+    async def _move(self, session: Session, provider: Provider, model: str | None) -> Session:
+        """Continue ``session`` on ``provider``, which reads the same native history."""
+        history = await _validated(provider, session.conversation.history)
+        if session.state is SessionState.RUNNING:  # a turn started while we validated
+            raise SessionBusy(session.id)
+        session.conversation.history = history
+        session.conversation.model = model or session.conversation.model
+        session.provider = provider
+        session.dirty = True  # the snapshot's provider stamp changes
+        return session
+
     async def _autosave(self, session: Session) -> ChatdError | None:
         """Save if there is something to save; a failure is reported, not raised."""
         if not (session.dirty and session.persistent):
@@ -270,6 +304,7 @@ class SessionManager:
         *,
         history: list[object] | None = None,
         model: str | None = None,
+        ephemeral: bool = False,
     ) -> Session:
         conversation = Conversation(
             model=model or snapshot.model or provider.model,
@@ -287,6 +322,7 @@ class SessionManager:
             metadata=snapshot.metadata,
             revision=snapshot.revision,
             usage=Usage.from_dict(snapshot.usage),
+            ephemeral=ephemeral,
         )
         self.sessions[session.id] = session
         return session

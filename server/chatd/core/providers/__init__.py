@@ -6,8 +6,12 @@ import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import anyio
+
 from chatd.config import ProviderSettings
 from chatd.core.providers.base import Provider
+from chatd.core.providers.remote import RemoteProvider
+from chatd.core.providers.worker import StreamWorker
 from chatd.errors import ChatdError, ProviderUnavailable
 
 ADAPTERS: dict[str, str] = {
@@ -26,8 +30,13 @@ def adapter_class(kind: str) -> type[Provider]:
     return cls
 
 
-def build_provider(settings: ProviderSettings) -> Provider:
-    return adapter_class(settings.kind)(settings)
+def build_provider(settings: ProviderSettings, worker: StreamWorker) -> Provider:
+    """The HTTP adapters stream on ``worker``; echo and claude-local stay on the caller's loop
+    (their cost per event is a few µs, not the SDKs' hundreds)."""
+    cls = adapter_class(settings.kind)
+    if issubclass(cls, RemoteProvider):
+        return cls(settings, worker)
+    return cls(settings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +49,13 @@ class ProviderInfo:
 
 
 class ProviderPool:
-    """Adapters built once, on first use, from the configured providers; closed at shutdown."""
+    """Adapters built once, on first use, from the configured providers; closed at shutdown,
+    with the stream worker their SDK clients live on."""
 
     def __init__(self, settings: Mapping[str, ProviderSettings]) -> None:
         self._settings = settings
         self._built: dict[str, Provider] = {}
+        self._worker = StreamWorker()
 
     def get(self, name: str) -> Provider:
         """:raises ProviderUnavailable: no provider of that name is configured."""
@@ -55,7 +66,7 @@ class ProviderPool:
                 raise ProviderUnavailable(
                     f"unknown provider {name!r}; configured providers: {known}", provider=name
                 )
-            self._built[name] = build_provider(settings)
+            self._built[name] = build_provider(settings, self._worker)
         return self._built[name]
 
     def for_stamp(self, stamp: str, endpoint: str | None) -> Provider:
@@ -92,3 +103,4 @@ class ProviderPool:
         for provider in self._built.values():
             await provider.aclose()
         self._built.clear()
+        await anyio.to_thread.run_sync(self._worker.stop)

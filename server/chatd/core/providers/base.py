@@ -145,7 +145,9 @@ class Provider(ABC):
     def from_transcript(
         self, items: list[TranscriptItem], system_prompt: str
     ) -> tuple[list[Any], list[str]]:
-        """Native history from a neutral transcript, plus warnings about what was dropped."""
+        """Native history from a neutral transcript, plus warnings about what this provider
+        could not take beyond the parts the transcript itself omits (those are counted once,
+        for every provider, by ``transcript.conversion_warnings``)."""
 
     def validate_history(self, messages: list[Any]) -> list[Any]:
         """Check a restored history has this API's shape.

@@ -39,7 +39,7 @@ from chatd.core.providers.credentials import ApiKey
 from chatd.core.providers.remote import RemoteProvider
 from chatd.core.providers.sdk_errors import status_failure, translate_stainless
 from chatd.core.providers.sse import sse_events
-from chatd.core.providers.transcript import conversion_warnings, require, result_text, user_side
+from chatd.core.providers.transcript import require, result_text, user_side
 from chatd.errors import ProviderFailure
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ class ClaudeProvider(RemoteProvider["AsyncAnthropic"]):
     def assistant_message(self, text: str) -> Any:
         return {"role": "assistant", "content": [{"type": "text", "text": text}]}
 
-    async def step(self, conversation: Conversation, emit: Emit) -> StepResult:
+    async def _stream(self, conversation: Conversation, emit: Emit) -> StepResult:
         client = await self.client()
         message = _Message(emit)
         with self.failures():
@@ -153,7 +153,7 @@ class ClaudeProvider(RemoteProvider["AsyncAnthropic"]):
                     history.append({"role": "assistant", "content": blocks})
             elif item.text.strip():
                 history.append(self.user_message(item.text))
-        return close_dangling_calls(history), conversion_warnings(items, self.name)
+        return close_dangling_calls(history), []
 
     def validate_history(self, messages: list[Any]) -> list[Any]:
         for index, message in enumerate(super().validate_history(messages)):

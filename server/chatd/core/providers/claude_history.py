@@ -25,7 +25,10 @@ OMITTED_BLOCKS = {
     "image": ("image",),
     "document": ("file",),
 }
-"""Blocks the neutral transcript cannot carry, as conversion warnings name them."""
+"""Blocks the neutral transcript cannot carry, as conversion warnings name them; any other
+block type it does not know (server tools, containers …) is named after its type."""
+
+CARRIED_BLOCKS = frozenset({"text", "tool_use", "tool_result", "thinking"})
 
 
 def tool_result_block(call_id: str, content: str, is_error: bool) -> dict[str, Any]:
@@ -58,7 +61,9 @@ def omitted_parts(block: dict[str, Any]) -> tuple[str, ...]:
         return ("thinking block", "signature") if block.get("signature") else ("thinking block",)
     if kind == "tool_result":
         return placeholders(block.get("content"))
-    return OMITTED_BLOCKS.get(str(kind), ())
+    if kind in CARRIED_BLOCKS:
+        return ()
+    return OMITTED_BLOCKS.get(str(kind), (f"{kind} block",))
 
 
 def is_empty_text(block: dict[str, Any]) -> bool:

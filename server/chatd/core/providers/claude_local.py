@@ -39,7 +39,7 @@ from chatd.core.providers.base import (
 )
 from chatd.core.providers.claude_history import usage_of
 from chatd.core.providers.sdk_errors import scrub
-from chatd.core.providers.transcript import conversion_warnings, require
+from chatd.core.providers.transcript import require
 from chatd.errors import ProviderFailure, ProviderUnavailable
 
 log = logging.getLogger(__name__)
@@ -117,13 +117,12 @@ class ClaudeLocalProvider(Provider):
             if item.role in ("user", "assistant") and item.text
         ]
         tool_items = sum(1 for item in items if item.tool_calls or item.tool_results)
-        warnings = conversion_warnings(items, self.name)
-        if tool_items:
-            warnings.append(
-                f"{self.name} runs its own tools: {tool_items} tool calls or results were dropped; "
-                "the earlier text reaches the CLI as context with the next message"
-            )
-        return history, warnings
+        if not tool_items:
+            return history, []
+        return history, [
+            f"{self.name} runs its own tools: {tool_items} tool calls or results were dropped; "
+            "the earlier text reaches the CLI as context with the next message"
+        ]
 
     def validate_history(self, messages: list[Any]) -> list[Any]:
         for index, message in enumerate(super().validate_history(messages)):

@@ -42,7 +42,7 @@ from chatd.core.providers.remote import (
     RemoteProvider,
 )
 from chatd.core.providers.sdk_errors import malformed_failure, status_failure, translate_transport
-from chatd.core.providers.transcript import conversion_warnings, corrupt, require, user_side
+from chatd.core.providers.transcript import corrupt, require, user_side
 from chatd.errors import ProviderFailure
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ class GeminiProvider(RemoteProvider[_Clients]):
     def assistant_message(self, text: str) -> Any:
         return {"role": "model", "parts": [{"text": text}]}
 
-    async def step(self, conversation: Conversation, emit: Emit) -> StepResult:
+    async def _stream(self, conversation: Conversation, emit: Emit) -> StepResult:
         clients = await self.client()  # first: it imports the SDK off the event loop
         from google.genai import types
 
@@ -162,7 +162,7 @@ class GeminiProvider(RemoteProvider[_Clients]):
                 content = self.user_message(item.text)
             if content["parts"]:
                 history.append(content)
-        return close_dangling(alternating(history)), conversion_warnings(items, self.name)
+        return close_dangling(alternating(history)), []
 
     def validate_history(self, messages: list[Any]) -> list[Any]:
         from google.genai import types

@@ -84,9 +84,17 @@ def visible_text(part: dict[str, Any]) -> str:
     return ""
 
 
+OMITTED_PART_FIELDS = {
+    "executableCode": "executable code part",
+    "codeExecutionResult": "code execution result",
+}
+"""Server-side code execution, which no other provider can replay."""
+
+
 def omitted_parts(part: dict[str, Any]) -> tuple[str, ...]:
     """What the neutral transcript leaves out of ``part``, for the conversion warnings."""
     omitted: tuple[str, ...] = ("thinking block",) if part.get("thought") else ()
+    omitted += tuple(name for field, name in OMITTED_PART_FIELDS.items() if field in part)
     media = part.get("inlineData") or part.get("fileData")
     if isinstance(media, dict):
         omitted += ("image" if str(media.get("mimeType", "")).startswith("image/") else "file",)

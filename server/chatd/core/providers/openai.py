@@ -28,7 +28,6 @@ from chatd.core.providers.sdk_errors import connection_failure, scrub, translate
 from chatd.core.providers.sse import DONE, sse_events
 from chatd.core.providers.transcript import (
     INTERRUPTED_RESULT,
-    conversion_warnings,
     parse_arguments,
     placeholders,
     require,
@@ -75,7 +74,7 @@ class OpenAIProvider(RemoteProvider["AsyncOpenAI"]):
     def assistant_message(self, text: str) -> Any:
         return {"role": "assistant", "content": text}
 
-    async def step(self, conversation: Conversation, emit: Emit) -> StepResult:
+    async def _stream(self, conversation: Conversation, emit: Emit) -> StepResult:
         client = await self.client()
         reply = _Reply()
         with self.failures():
@@ -137,7 +136,7 @@ class OpenAIProvider(RemoteProvider["AsyncOpenAI"]):
                 history.append(message)
             else:
                 history.append(self.user_message(item.text))
-        return _close_dangling(history), conversion_warnings(items, self.name)
+        return _close_dangling(history), []
 
     def validate_history(self, messages: list[Any]) -> list[Any]:
         for index, message in enumerate(super().validate_history(messages)):

@@ -1,12 +1,14 @@
 """What the three HTTP adapters share: endpoint and key checks, limits, one lazy SDK client.
 
 The client is built once per adapter on the first step (never at import or construction)
-and closed in ``aclose``. ``check_available`` validates the base URL before any credential
+and closed in ``aclose``; it lives on the stream worker's loop, where every step runs
+(``core.providers.worker``). ``check_available`` validates the base URL before any credential
 is resolved for it, so a key is never sent to a malformed or placeholder endpoint.
 """
 
 from __future__ import annotations
 
+import gc
 from abc import abstractmethod
 from contextlib import AbstractContextManager
 from typing import ClassVar, Generic, TypeVar
@@ -14,10 +16,11 @@ from typing import ClassVar, Generic, TypeVar
 import anyio
 
 from chatd.config import ProviderSettings
-from chatd.core.providers.base import Provider
+from chatd.core.providers.base import Conversation, Emit, Provider, StepResult
 from chatd.core.providers.credentials import ApiKey, require_api_key, resolve_api_key
 from chatd.core.providers.endpoints import validate_base_url
 from chatd.core.providers.sdk_errors import map_sdk_errors
+from chatd.core.providers.worker import StreamWorker
 from chatd.errors import ProviderFailure
 
 ClientT = TypeVar("ClientT")
@@ -42,8 +45,9 @@ class RemoteProvider(Provider, Generic[ClientT]):
     default_max_tokens: ClassVar[int]
     key_required: ClassVar[bool] = True
 
-    def __init__(self, settings: ProviderSettings) -> None:
+    def __init__(self, settings: ProviderSettings, worker: StreamWorker) -> None:
         super().__init__(settings)
+        self._worker = worker
         self._key: ApiKey | None = None
         self._key_resolved = False
         self._client: ClientT | None = None
@@ -78,14 +82,20 @@ class RemoteProvider(Provider, Generic[ClientT]):
             )
             self._key_resolved = True
 
+    async def step(self, conversation: Conversation, emit: Emit) -> StepResult:
+        return await self._worker.stream(
+            lambda worker_emit: self._stream(conversation, worker_emit), emit
+        )
+
     async def client(self) -> ClientT:
-        """The SDK client, built on first use in a worker thread: importing an SDK takes up
-        to a second and loading its CA bundle ~0.1 s, which would stall every session."""
+        """The SDK client, built on first use in a thread: importing an SDK takes up to a
+        second and loading its CA bundle ~0.1 s, which would stall every stream."""
         if self._client is None:
             async with self._building:
                 if self._client is None:
                     self.check_available()
                     self._client = await anyio.to_thread.run_sync(self._build_client, self._key)
+                    gc.freeze()  # the SDK's ~100k module objects: out of every full collection
         return self._client
 
     def failures(self) -> AbstractContextManager[None]:
@@ -95,7 +105,11 @@ class RemoteProvider(Provider, Generic[ClientT]):
     async def aclose(self) -> None:
         client, self._client = self._client, None
         if client is not None:
-            await self._close_client(client)
+            await self._worker.run(lambda: self._close_client(client))
+
+    @abstractmethod
+    async def _stream(self, conversation: Conversation, emit: Emit) -> StepResult:
+        """``step``, run on the worker loop; ``emit`` may be called from there."""
 
     @abstractmethod
     def _build_client(self, key: ApiKey | None) -> ClientT: ...

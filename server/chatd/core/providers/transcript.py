@@ -77,13 +77,14 @@ def user_side(
     return [replace(items[0], omitted=omitted), *items[1:]] if items else []
 
 
-def conversion_warnings(items: list[TranscriptItem], target: str) -> list[str]:
-    """What a translation into ``target`` left behind, counted, or nothing if nothing was."""
+def conversion_warnings(items: list[TranscriptItem], source: str, target: str) -> list[str]:
+    """What the neutral transcript of a ``source`` conversation left behind on its way into
+    ``target``, counted, or nothing if nothing was."""
     counts = Counter(part for item in items for part in item.omitted)
     if not counts:
         return []
     dropped = ", ".join(f"{n} {part}{'s' if n > 1 else ''}" for part, n in counts.items())
-    return [f"converted into {target}: dropped {dropped}"]
+    return [f"converted from {source} into {target}: dropped {dropped}"]
 
 
 def require(condition: bool, provider: str, index: int, why: str) -> None:

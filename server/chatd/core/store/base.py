@@ -104,6 +104,13 @@ class ConversationStore(Protocol):
         """:raises SnapshotNotFound, InvalidSnapshotId:"""
         ...
 
+    def exists(self, snapshot_id: str) -> bool:
+        """Whether a snapshot file is there, without reading or decrypting it.
+
+        :raises InvalidSnapshotId:
+        """
+        ...
+
     def list(
         self, *, limit: int = 50, cursor: str | None = None, provider: str | None = None
     ) -> ListPage:

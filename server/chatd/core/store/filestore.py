@@ -170,6 +170,10 @@ class FileStore:
                 index.remove(snapshot_id)
                 self._update_index(index, before)
 
+    def exists(self, snapshot_id: str) -> bool:
+        """:raises InvalidSnapshotId:"""
+        return self._path(validate_snapshot_id(snapshot_id)).is_file()
+
     def list(
         self, *, limit: int = 50, cursor: str | None = None, provider: str | None = None
     ) -> ListPage:
