@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import types
 from typing import Any
 
@@ -90,6 +91,25 @@ def test_key_resolution_order_config_then_keyring_then_conventional_variable(
     from_env = resolve_api_key(_settings(env_api_key=env, env_api_key_var="OPENAI_API_KEY"))
     assert from_env is not None and from_env.reveal() == "from-env"
     assert from_env.source == "$OPENAI_API_KEY"
+
+
+@pytest.mark.anyio
+async def test_the_first_key_lookup_asks_the_keyring_off_the_event_loop_and_only_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked_on: list[int] = []
+
+    def get_password(service: str, user: str) -> str:
+        asked_on.append(threading.get_ident())  # an unlock prompt could block here for minutes
+        return "from-keyring"
+
+    monkeypatch.setitem(sys.modules, "keyring", types.SimpleNamespace(get_password=get_password))
+    provider = build_provider(ProviderSettings(name="claude", kind="claude"), StreamWorker())
+
+    await provider.ready()
+    await provider.ready()
+
+    assert len(asked_on) == 1 and asked_on[0] != threading.get_ident()
 
 
 def test_a_broken_keyring_backend_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:

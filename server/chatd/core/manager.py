@@ -75,7 +75,7 @@ class SessionManager:
     ) -> Session:
         """:raises ProviderUnavailable: unknown provider, or its key is missing."""
         adapter = self.providers.get(provider or self.settings.default_provider)
-        adapter.check_available()
+        await adapter.ready()
         conversation = Conversation(
             model=model or adapter.model,
             system_prompt=system_prompt,
@@ -169,13 +169,13 @@ class SessionManager:
             source = self.providers.for_stamp(*_stamp(snapshot))
         target = self.providers.get(provider) if provider else source
         if target is source or target.accepts_snapshot_of(snapshot.provider):
-            target.check_available()
+            await target.ready()
             if live is not None:
                 return Restored(await self._move(live, target, model))
             return await self._adopt(snapshot, target, model=model)
         if not convert:
             raise ProviderMismatch(snapshot_provider=snapshot.provider, provider=target.name)
-        target.check_available()
+        await target.ready()
         items = source.transcript(await _validated(source, snapshot.messages))
         history, own_warnings = target.from_transcript(items, snapshot.system_prompt)
         warnings = conversion_warnings(items, source.name, target.name) + own_warnings

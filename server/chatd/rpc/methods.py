@@ -49,7 +49,7 @@ class Methods:
         """Negotiate: who we are, which providers exist, whether the store is encrypted."""
         p.structure(params, p.InitializeParams)
         self.connection.initialized = True
-        providers = self.manager.providers.describe()
+        providers = await self.manager.providers.describe()
         return {
             "serverInfo": {"name": "chatd", "version": chatd.__version__},
             "protocolVersion": PROTOCOL_VERSION,

@@ -85,12 +85,12 @@ class ProviderPool:
             f"no configured provider can continue a {stamp!r} conversation", provider=stamp
         )
 
-    def describe(self) -> list[ProviderInfo]:
+    async def describe(self) -> list[ProviderInfo]:
         infos = []
         for name, settings in self._settings.items():
             cls = adapter_class(settings.kind)
             try:
-                self.get(name).check_available()
+                await self.get(name).ready()
                 available = True
             except ChatdError:
                 available = False

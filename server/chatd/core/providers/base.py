@@ -117,6 +117,13 @@ class Provider(ABC):
     def check_available(self) -> None:
         """:raises ProviderUnavailable: credentials or the executable are missing."""
 
+    async def ready(self) -> None:
+        """``check_available``, never blocking the event loop.
+
+        :raises ProviderUnavailable:
+        """
+        self.check_available()
+
     def start_history(self, system_prompt: str) -> list[Any]:
         """History of a new conversation (OpenAI keeps the system prompt in it)."""
         return []

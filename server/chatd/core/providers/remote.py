@@ -82,6 +82,14 @@ class RemoteProvider(Provider, Generic[ClientT]):
             )
             self._key_resolved = True
 
+    async def ready(self) -> None:
+        """The first check may ask the OS keyring, which can wait on an unlock prompt: it
+        runs in a thread; later ones only look at the URL and the cached key."""
+        if self._key_resolved:
+            self.check_available()
+        else:
+            await anyio.to_thread.run_sync(self.check_available)
+
     async def step(self, conversation: Conversation, emit: Emit) -> StepResult:
         return await self._worker.stream(
             lambda worker_emit: self._stream(conversation, worker_emit), emit

@@ -1,6 +1,6 @@
 """A second event loop, on its own thread, where the HTTP adapters stream.
 
-Reading an SDK stream costs 200-400 µs of CPU per delta inside httpx2, httpcore2, h11 and
+Reading an SDK stream costs 200-700 µs of CPU per delta inside httpx2, httpcore2, h11 and
 anyio, none of it ours. On the daemon's loop, 100 busy streams would delay every other request
 by tens of milliseconds. Here the SDK clients live and their steps run on this loop; the
 daemon's loop keeps the protocol, sessions, tools and store, and gets the GIL back within one
