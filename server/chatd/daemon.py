@@ -42,6 +42,7 @@ class Daemon:
         self.socket_path = socket_path
         self.started = time.monotonic()
         self.store = open_store(settings.store)
+        self.store.check_key()  # a store under another key (or none) is refused before any turn
         self.manager = SessionManager(settings, self.store, ProviderPool(settings.providers))
         self.stop_requested = anyio.Event()
         self.context = ServerContext(

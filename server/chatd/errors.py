@@ -12,7 +12,8 @@ codes, and only the CLI turns them into exit statuses. Messages never contain se
     │   ├── SnapshotNotFound
     │   ├── DecryptionFailed        wrong key or tampered file
     │   │   ├── EncryptedWithoutKey  an encrypted file met a store without a key
-    │   │   └── NotEncrypted        a plaintext file met an encrypted store
+    │   │   ├── NotEncrypted        a plaintext file met an encrypted store
+    │   │   └── WrongKey            the store's key check names another key than ours
     │   ├── SnapshotUnreadable      the file exists but cannot be read (permissions, not a file)
     │   ├── CorruptSnapshot         unreadable JSON, wrong shape, id not matching file name
     │   ├── UnsupportedVersion      written by a newer chatd
@@ -80,6 +81,10 @@ class EncryptedWithoutKey(DecryptionFailed):
 
 class NotEncrypted(DecryptionFailed):
     reason = "not_encrypted"
+
+
+class WrongKey(DecryptionFailed):
+    reason = "wrong_key"
 
 
 class SnapshotUnreadable(StoreError):

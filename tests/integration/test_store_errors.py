@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from chatd_client import Client, RpcError
+from chatd_client import Client, ConnectionLost, RpcError
 from tests.integration.conftest import DaemonEnv
 
 pytestmark = pytest.mark.anyio
@@ -33,26 +33,21 @@ async def test_encrypted_store_and_the_wrong_key(daemon_env: DaemonEnv) -> None:
     raw = (daemon_env.store_dir / f"{session_id}.json").read_bytes()
     assert b"secret words" not in raw
 
-    client = await spawn(daemon_env, CHATD_STORE_KEY=OTHER_KEY)
-    try:
-        with pytest.raises(RpcError) as caught:
-            await client.chat_send("more", session_id=session_id)
-        assert (caught.value.code, caught.value.reason) == (-32022, "decrypt_failed")
-        listing = await client.store_list()
-        assert listing["items"] == []
-        assert [p["reason"] for p in listing["problems"]] == ["decrypt_failed"]
-        assert KEY not in caught.value.message and OTHER_KEY not in caught.value.message
-    finally:
-        await client.close()
-
-    client = await spawn(daemon_env)
-    try:
-        with pytest.raises(RpcError) as caught:
-            await client.chat_restore(session_id)
-        assert caught.value.reason == "encrypted_no_key"
-        assert "key" in caught.value.message
-    finally:
-        await client.close()
+    before = sorted(p.name for p in daemon_env.store_dir.rglob("*"))
+    for variables, fragment in (
+        ({"CHATD_STORE_KEY": OTHER_KEY}, "encrypted with another key"),
+        ({}, "no store key is configured"),
+    ):
+        client = await Client.spawn_stdio(env=daemon_env.env(**variables))
+        try:
+            with pytest.raises(ConnectionLost) as refused:  # refused at start-up
+                await client.initialize("pytest")
+        finally:
+            await client.close()
+        assert client.process is not None and client.process.returncode == 1
+        assert fragment in str(refused.value)
+        assert KEY not in str(refused.value) and OTHER_KEY not in str(refused.value)
+    assert sorted(p.name for p in daemon_env.store_dir.rglob("*")) == before
 
     client = await spawn(daemon_env, CHATD_STORE_KEY=KEY)
     try:

@@ -253,14 +253,10 @@ def test_a_hand_edit_of_updated_at_reorders(plain_store: FileStore) -> None:
 
 
 def test_problems_are_listed_with_reasons(store_dir: Path) -> None:
-    plain, keyed, other = (
-        FileStore(store_dir),
-        FileStore(store_dir, KEY),
-        FileStore(store_dir, OTHER_KEY),
-    )
+    plain, keyed = FileStore(store_dir), FileStore(store_dir, KEY)
     good = keyed.save(make_snapshot())
-    plain_file = plain.save(make_snapshot())
-    wrong_key = other.save(make_snapshot())
+    plain_file = _saved_elsewhere(None, store_dir)  # the key check keeps them out of the store
+    wrong_key = _saved_elsewhere(OTHER_KEY, store_dir)
     corrupt = keyed.save(make_snapshot())
     (store_dir / f"{corrupt.id}.json").write_bytes(Envelope(KEY).seal(b"{not json"))
     future = keyed.save(make_snapshot())
@@ -352,3 +348,11 @@ def test_an_index_written_well_after_the_last_change_is_trusted(store: FileStore
     (store.directory / "not-a-uuid.json").write_text("{}")
     os.utime(store.directory, ns=(tick, tick))  # a change the index cannot know of
     assert store.list().problems == []  # trusted, so not rescanned
+
+
+def _saved_elsewhere(key: bytes | None, store_dir: Path) -> Snapshot:
+    """A snapshot saved in another store under ``key``, then moved into ``store_dir``."""
+    elsewhere = store_dir.parent / f"elsewhere-{os.urandom(4).hex()}"
+    saved = FileStore(elsewhere, key).save(make_snapshot())
+    os.replace(elsewhere / f"{saved.id}.json", store_dir / f"{saved.id}.json")
+    return saved

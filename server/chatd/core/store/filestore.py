@@ -39,6 +39,7 @@ from chatd.core.store.files import (
     write_atomic,
 )
 from chatd.core.store.index import DAMAGED, Base, Entry, Index, dir_sig
+from chatd.core.store.keycheck import KeyGuard
 from chatd.core.store.media import MEDIA_DIR, MEDIA_PREFIX_BYTES, resolve_media
 from chatd.core.store.scan import scan
 from chatd.core.store.snapshot import (
@@ -93,6 +94,7 @@ class FileStore:
         self._dir = Path(directory)
         self._state = self._dir / STATE_DIR
         self._envelope = Envelope(key)
+        self._guard = KeyGuard(self._dir, self._state, key)
 
     def __repr__(self) -> str:
         return f"FileStore({str(self._dir)!r}, encrypted={self.encrypted})"
@@ -111,6 +113,7 @@ class FileStore:
         :raises InvalidSnapshotId:
         :raises StoreConflict: the stored revision is not ``snapshot.revision`` (0: none).
         :raises InvalidParams: the messages hold something JSON cannot (NaN, infinity).
+        :raises EncryptedWithoutKey, WrongKey, NotEncrypted: the store's key is not ours.
         """
         snapshot_id = validate_snapshot_id(snapshot.id)
         path = self._path(snapshot_id)
@@ -129,6 +132,7 @@ class FileStore:
         data = self._envelope.seal(document)
         make_private_dir(self._dir)
         with self._lock():
+            self._guard.before_write()
             before = dir_sig(os.stat(self._dir))
             index = self._read_index()[0]
             found = self._stored_revision(snapshot_id, path, index)
@@ -206,6 +210,13 @@ class FileStore:
             items=[entry.summary for entry in entries], next_cursor=next_cursor, problems=problems
         )
 
+    def check_key(self) -> None:
+        """Whether this process may write here: its key (or none) is the store's.
+
+        :raises EncryptedWithoutKey, WrongKey, NotEncrypted:
+        """
+        self._guard.check()
+
     def reindex(self) -> None:
         """Rebuild the index from every file, ignoring the one on disk (after a re-encryption)."""
         make_private_dir(self._dir)
@@ -278,7 +289,8 @@ class FileStore:
                     if is_temp_name(entry.name):
                         remove_if_stale(entry)
                 index = scan(self._dir, self._read_index()[0] or previous, self._summary)
-                self._write_index(index, index.base)
+                if self._guard.allows_writes():  # no index under a key the store does not have
+                    self._write_index(index, index.base)
                 return index
         except OSError as exc:
             if exc.errno not in _READ_ONLY:

@@ -15,11 +15,15 @@ from pathlib import Path
 from chatd.core.store.crypto import Envelope, is_json_text, is_text
 from chatd.core.store.files import is_temp_name, remove_if_stale, write_atomic
 from chatd.core.store.filestore import INDEX_FILES, STATE_DIR, FileStore, store_lock
+from chatd.core.store.keycheck import (
+    ALREADY_ENCRYPTED_MESSAGE,
+    SNAPSHOT_FILE,
+    key_id,
+    read_key_id,
+    write_key_id,
+)
 from chatd.core.store.media import MEDIA_DIR, MEDIA_NAME
-from chatd.core.store.snapshot import SNAPSHOT_ID, SNAPSHOT_SUFFIX
-from chatd.errors import SnapshotUnreadable
-
-_SNAPSHOT_FILE = re.compile(SNAPSHOT_ID.pattern + re.escape(SNAPSHOT_SUFFIX))
+from chatd.errors import SnapshotUnreadable, WrongKey
 
 
 class Reencryption:
@@ -28,6 +32,8 @@ class Reencryption:
     def __init__(self, directory: Path, *, old_key: bytes | None, new_key: bytes) -> None:
         """:raises ConfigError: a key that is not 32 bytes."""
         self._dir = directory
+        self._old_id = key_id(old_key) if old_key is not None else None
+        self._new_id = key_id(new_key)
         self._old = Envelope(old_key)
         self._new = Envelope(new_key)
         self._store = FileStore(directory, new_key)
@@ -36,15 +42,25 @@ class Reencryption:
         """Every snapshot and media blob to convert.
 
         The index is dropped first: until ``finish`` rebuilds it under the new key, an old one
-        (plaintext, before ``encrypt``) must not linger.
+        (plaintext, before ``encrypt``) must not linger. The key check names the new key from
+        here on, so a process still holding the old key stops writing.
+
+        :raises WrongKey: the store's key check names neither key (a run again after an
+            interruption finds the new one).
         """
         if not self._dir.is_dir():
             return []
+        state = self._dir / STATE_DIR
+        with store_lock(self._dir):
+            recorded = read_key_id(state)
+            if recorded is not None and recorded not in (self._old_id, self._new_id):
+                raise WrongKey(ALREADY_ENCRYPTED_MESSAGE.format(dir=self._dir))
+            write_key_id(state, self._new_id)
         for name in INDEX_FILES:
             (self._dir / STATE_DIR / name).unlink(missing_ok=True)
         media_dir = self._dir / MEDIA_DIR
         media = _files(media_dir, MEDIA_NAME) if media_dir.is_dir() else []
-        return _files(self._dir, _SNAPSHOT_FILE) + media
+        return _files(self._dir, SNAPSHOT_FILE) + media
 
     def convert(self, path: Path) -> bool:
         """Seal one file under the new key; False when it already was.
