@@ -11,11 +11,12 @@ import os
 import tomllib
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from chatd.errors import ConfigError
+from chatd.fingerprint import settings_fingerprint
 
 APP_NAME = "chatd"
 
@@ -39,6 +40,17 @@ CONVENTIONAL_KEY_ENV: dict[str, tuple[str, ...]] = {
 
 AUTO_DEFAULT_ORDER = ("claude", "openai", "gemini")
 """Without a configured default, the first of these whose key is present is the default."""
+
+SETTINGS_ENV = (
+    "CHATD_CONFIG",
+    "CHATD_STORE_DIR",
+    "CHATD_STORE_KEY",
+    "CHATD_STORE_KEY_FILE",
+    "CHATD_SOCKET",
+    "CHATD_PROVIDER",
+    "CHATD_ECHO_DELAY_MS",
+)
+"""The CHATD_* variables the daemon's settings read (CHATD_MODEL is the CLI's alone)."""
 
 
 class Secret:
@@ -118,6 +130,10 @@ class ProviderSettings:
     def has_key(self) -> bool:
         return self.api_key is not None or self.env_api_key is not None
 
+    def usable(self) -> bool:
+        """Whether it can answer as configured: it has a key, or its kind needs none."""
+        return self.kind not in CONVENTIONAL_KEY_ENV or self.has_key()
+
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
@@ -126,6 +142,8 @@ class Settings:
     providers: Mapping[str, ProviderSettings]
     default_provider: str
     config_path: Path | None = None
+    fingerprint: Mapping[str, str] = field(default_factory=dict)
+    """Digests of the inputs read (``chatd.fingerprint``): what a running daemon started with."""
 
 
 def default_config_path() -> Path:
@@ -158,7 +176,8 @@ def load_settings(
     env = os.environ if environ is None else environ
     explicit = config_path or _path_env(env, "CHATD_CONFIG")
     path = explicit or default_config_path()
-    document = _read_toml(path, required=explicit is not None)
+    content = _read_file(path, required=explicit is not None)
+    document = _parse_toml(path, content)
     table = _Table(document, str(path) if document else "defaults")
 
     store = _store_settings(table.sub("store"), env)
@@ -167,25 +186,35 @@ def load_settings(
     configured_default = table.get("default_provider", str)
     default = env.get("CHATD_PROVIDER") or configured_default
     table.reject_unknown()
+    read_vars = [*SETTINGS_ENV, *(v for p in providers.values() for v in p.key_variables())]
     return Settings(
         store=store,
         daemon=daemon,
         providers=providers,
         default_provider=_choose_default(default, providers),
         config_path=path if document else None,
+        fingerprint=settings_fingerprint(path, content, env, read_vars),
     )
 
 
-def _read_toml(path: Path, *, required: bool) -> dict[str, Any]:
+def _read_file(path: Path, *, required: bool) -> bytes | None:
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        return path.read_bytes()
     except FileNotFoundError:
         if required:
             raise ConfigError(f"config file {path} does not exist") from None
-        return {}
+        return None
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+
+
+def _parse_toml(path: Path, content: bytes | None) -> dict[str, Any]:
+    if content is None:
+        return {}
+    try:
+        return tomllib.loads(content.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not valid TOML: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
 
@@ -318,7 +347,7 @@ def _choose_default(configured: str | None, providers: Mapping[str, ProviderSett
         if configured not in providers:
             raise ConfigError(
                 f"default provider {configured!r} is not configured; "
-                f"known providers: {', '.join(providers)}"
+                f"configured providers: {', '.join(n for n, p in providers.items() if p.usable())}"
             )
         return configured
     for name in AUTO_DEFAULT_ORDER:

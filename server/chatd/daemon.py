@@ -37,9 +37,12 @@ EVICTION_PERIOD_MAX_S = 60.0
 
 
 class Daemon:
-    def __init__(self, settings: Settings, socket_path: Path | None) -> None:
+    def __init__(
+        self, settings: Settings, socket_path: Path | None, *, on_demand: bool = False
+    ) -> None:
         self.settings = settings
         self.socket_path = socket_path
+        self.on_demand = on_demand
         self.started = time.monotonic()
         self.store = open_store(settings.store)
         self.store.check_key()  # a store under another key (or none) is refused before any turn
@@ -65,6 +68,8 @@ class Daemon:
             "storeDir": str(self.store.directory),
             "encrypted": self.store.encrypted,
             "defaultProvider": self.settings.default_provider,
+            "startedOnDemand": self.on_demand,
+            "settingsFingerprint": dict(self.settings.fingerprint),
         }
 
     async def run(self, *, stdio: bool) -> int:
@@ -133,11 +138,13 @@ def configure_logging(settings: Settings) -> None:
     root.setLevel(settings.daemon.log_level.upper())
 
 
-def serve(settings: Settings, *, stdio: bool, socket_path: Path | None) -> int:
+def serve(
+    settings: Settings, *, stdio: bool, socket_path: Path | None, on_demand: bool = False
+) -> int:
     configure_logging(settings)
 
     async def main() -> int:
-        return await Daemon(settings, socket_path).run(stdio=stdio)
+        return await Daemon(settings, socket_path, on_demand=on_demand).run(stdio=stdio)
 
     status = anyio.run(main, backend="asyncio")
     for signum in (signal.SIGTERM, signal.SIGINT):  # already stopped: a repeat must not kill

@@ -27,7 +27,7 @@ def test_send_starts_a_daemon_and_conversations_continue(daemon_env: DaemonEnv) 
         assert first.returncode == 0, first.stderr
         assert first.stdout.strip() == "[1] Hello, chatd"
         assert "offline echo provider" in first.stderr
-        session_id = first.stderr.split("session ")[1].split()[0]
+        session_id = first.stderr.split("conversation ")[1].split()[0]
 
         again = chatd(daemon_env, "send", "-c", "again")
         assert again.stdout.strip() == "[2] again"

@@ -88,7 +88,7 @@ def test_list_json_pages_filters_and_reports_problems(daemon_env: DaemonEnv) -> 
         {
             "file": "not-a-uuid.json",
             "reason": "invalid_snapshot_id",
-            "message": "snapshot id 'not-a-uuid' is not a canonical lowercase UUID",
+            "message": "'not-a-uuid' is not a conversation id (a UUID)",
         }
     ]
     item = document["items"][0]

@@ -324,7 +324,8 @@ def _launch_detached(argv: list[str]) -> None:
 async def _start_socket_daemon(
     path: Path,
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    await asyncio.to_thread(_launch_detached, daemon_command("serve", "--socket", str(path)))
+    argv = daemon_command("serve", "--socket", str(path), "--on-demand")
+    await asyncio.to_thread(_launch_detached, argv)
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:
         try:

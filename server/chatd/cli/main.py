@@ -7,6 +7,7 @@ Every failure is one line on stderr and a non-zero status, never a traceback.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,13 +15,11 @@ from typing import Any
 import click
 
 from chatd.cli.common import fail, settings_from_context
+from chatd.cli.daemon_link import Link, connect_running, stale_settings, start_daemon, stop_daemon
+from chatd.cli.send import send
 from chatd.cli.store import key, store
+from chatd.config import Settings
 from chatd.errors import ChatdError
-
-NO_KEY_HINT = (
-    "chatd answered with the offline echo provider: no API key is configured. "
-    "Set ANTHROPIC_API_KEY, OPENAI_API_KEY or GEMINI_API_KEY, or add a provider to {config}."
-)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,10 +32,13 @@ NO_KEY_HINT = (
 @click.version_option(package_name="chatd")
 def cli(config: Path | None) -> None:
     """Persistent, multi-provider LLM conversations for editors and scripts."""
+    if config is not None:  # a daemon this command starts reads the same file
+        os.environ["CHATD_CONFIG"] = str(config.absolute())
 
 
 cli.add_command(store)
 cli.add_command(key)
+cli.add_command(send)
 
 
 @cli.command()
@@ -50,7 +52,8 @@ cli.add_command(key)
     metavar="[PATH]",
     help="Serve scripts on a unix socket (default path: $XDG_RUNTIME_DIR/chatd/chatd.sock).",
 )
-def serve(stdio: bool, socket_path: str | None) -> None:
+@click.option("--on-demand", is_flag=True, hidden=True, help="Started by a client, not a user.")
+def serve(stdio: bool, socket_path: str | None, on_demand: bool) -> None:
     """Run the daemon."""
     from chatd.daemon import serve as run_daemon
 
@@ -60,120 +63,72 @@ def serve(stdio: bool, socket_path: str | None) -> None:
     path = None
     if socket_path is not None:
         path = Path(socket_path).expanduser() if socket_path else settings.daemon.socket_path
-    sys.exit(run_daemon(settings, stdio=stdio, socket_path=path))
-
-
-@cli.command()
-@click.argument("message")
-@click.option("--session", "session_id", metavar="ID", help="Continue this conversation.")
-@click.option(
-    "-c", "--continue", "continue_last", is_flag=True, help="Continue the newest conversation."
-)
-@click.option("--provider", "-p", help="Provider of a new conversation.")
-@click.option("--model", "-m", envvar="CHATD_MODEL", help="Model of a new conversation.")
-@click.option("--system", "system_prompt", default="", help="System prompt of a new conversation.")
-def send(
-    message: str,
-    session_id: str | None,
-    continue_last: bool,
-    provider: str | None,
-    model: str | None,
-    system_prompt: str,
-) -> None:
-    """Send MESSAGE ('-' reads stdin) and print the streamed reply.
-
-    Starts a socket daemon in the background if none is running.
-    """
-    if message == "-":
-        message = sys.stdin.read()
-    settings = settings_from_context()
-    if session_id and (provider or model or system_prompt):
-        raise click.UsageError("--provider, --model and --system apply to new conversations only")
-    hint = NO_KEY_HINT.format(config=settings.config_path or "the config file")
-    conversation = _Conversation(session_id, continue_last, provider, model, system_prompt)
-    asyncio.run(conversation.send(settings.daemon.socket_path, message, hint))
+    sys.exit(run_daemon(settings, stdio=stdio, socket_path=path, on_demand=on_demand))
 
 
 @cli.command()
 def status() -> None:
-    """Show whether a socket daemon is running, and what it holds."""
+    """Show whether a socket daemon runs, what it holds, and whether its settings are current."""
+    settings = settings_from_context()
     figures = _ask_running_daemon("daemon/status")
+    fingerprint = figures.pop("settingsFingerprint", {})
     for name, value in figures.items():
         click.echo(f"{name:>16}: {value}")
+    changed = stale_settings({"settingsFingerprint": fingerprint}, settings)
+    current = (
+        "current"
+        if not changed
+        else f"changed since start: {', '.join(changed)} (apply with `chatd restart`)"
+    )
+    click.echo(f"{'settings':>16}: {current}")
 
 
 @cli.command()
 def stop() -> None:
-    """Stop the socket daemon (it saves every session first)."""
-    _ask_running_daemon("daemon/stop")
+    """Stop the socket daemon (it saves every session first) and wait until it exited."""
+    settings = settings_from_context()
+
+    async def stop_running() -> None:
+        link = await _running(settings)
+        await stop_daemon(link.client, await link.client.daemon_status())
+
+    asyncio.run(stop_running())
     click.echo("chatd stopped", err=True)
+
+
+@cli.command()
+def restart() -> None:
+    """Stop the socket daemon (it saves every session) and start one with the current settings."""
+    settings = settings_from_context()
+
+    async def restart_daemon() -> int:
+        running = await connect_running(settings)
+        if running is not None:
+            await stop_daemon(running.client, await running.client.daemon_status())
+        link = await start_daemon(settings)
+        async with link.client as client:
+            return int((await client.daemon_status())["pid"])
+
+    pid = asyncio.run(restart_daemon())
+    click.echo(f"chatd restarted (pid {pid})", err=True)
 
 
 def _ask_running_daemon(method: str) -> Any:
     """One request to the socket daemon, which must already be running."""
-    from chatd_client import Client
-
-    socket_path = settings_from_context().daemon.socket_path
+    settings = settings_from_context()
 
     async def ask() -> Any:
-        async with await Client.connect_unix(socket_path) as client:
-            await client.initialize("chatd-cli")
+        async with (await _running(settings)).client as client:
             return await client.request(method)
 
-    try:
-        return asyncio.run(ask())
-    except (FileNotFoundError, ConnectionRefusedError):
-        fail(f"no chatd is running on {socket_path}")
+    return asyncio.run(ask())
 
 
-class _Conversation:
-    """What ``chatd send`` does over one connection."""
-
-    def __init__(
-        self,
-        session_id: str | None,
-        continue_last: bool,
-        provider: str | None,
-        model: str | None,
-        system_prompt: str,
-    ) -> None:
-        self.session_id = session_id
-        self.continue_last = continue_last
-        self.new_params = {"provider": provider, "model": model, "systemPrompt": system_prompt}
-
-    async def send(self, socket_path: Path, message: str, hint: str) -> None:
-        from chatd_client import Client
-
-        async with await Client.connect_unix(socket_path, start=True) as client:
-            info = await client.initialize("chatd-cli")
-            client.on_notification(_print_text_updates)
-            session_id = await self._session(client)
-            result = await client.request(
-                "chat/send", {"sessionId": session_id, "message": message}
-            )
-        click.echo()
-        click.echo(f"session {result['sessionId']}", err=True)
-        if result.get("saveError"):
-            click.echo(f"warning: not saved: {result['saveError']['message']}", err=True)
-        if info["capabilities"]["defaultProvider"] == "echo" and session_id is None:
-            click.echo(hint, err=True)
-
-    async def _session(self, client: Any) -> str | None:
-        if self.continue_last:
-            page = await client.request("store/list", {"limit": 1})
-            if not page["items"]:
-                fail("there is no saved conversation to continue")
-            return str(page["items"][0]["id"])
-        if self.session_id or not any(self.new_params.values()):
-            return self.session_id
-        params = {key: value for key, value in self.new_params.items() if value}
-        created = await client.request("chat/new", params)
-        return str(created["sessionId"])
-
-
-def _print_text_updates(method: str, params: Any) -> None:
-    if method == "chat/update" and params.get("kind") == "text":
-        click.echo(params["text"], nl=False)
+async def _running(settings: Settings) -> Link:
+    link = await connect_running(settings)
+    if link is None:
+        fail(f"no chatd is running on {settings.daemon.socket_path}")
+    return link
 
 
 def main() -> None:

@@ -62,9 +62,9 @@ class ProviderPool:
         if name not in self._built:
             settings = self._settings.get(name)
             if settings is None:
-                known = ", ".join(self._settings)
+                usable = ", ".join(n for n, s in self._settings.items() if s.usable())
                 raise ProviderUnavailable(
-                    f"unknown provider {name!r}; configured providers: {known}", provider=name
+                    f"unknown provider {name!r}; configured providers: {usable}", provider=name
                 )
             self._built[name] = build_provider(settings, self._worker)
         return self._built[name]

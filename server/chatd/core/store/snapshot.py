@@ -47,11 +47,9 @@ def shorten(text: str) -> str:
 def validate_snapshot_id(snapshot_id: object) -> str:
     """:raises InvalidSnapshotId: ``snapshot_id`` is not a canonical lowercase UUID."""
     if not isinstance(snapshot_id, str) or not snapshot_id:
-        raise InvalidSnapshotId("snapshot id is empty")
+        raise InvalidSnapshotId("the conversation id is empty")
     if not SNAPSHOT_ID.fullmatch(snapshot_id):
-        raise InvalidSnapshotId(
-            f"snapshot id {shorten(snapshot_id)} is not a canonical lowercase UUID"
-        )
+        raise InvalidSnapshotId(f"{shorten(snapshot_id)} is not a conversation id (a UUID)")
     return snapshot_id
 
 
