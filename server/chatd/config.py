@@ -146,6 +146,11 @@ class Settings:
     """Digests of the inputs read (``chatd.fingerprint``): what a running daemon started with."""
 
 
+def export_config_path(path: Path) -> None:
+    """Name ``path`` in CHATD_CONFIG, so a daemon this process starts reads the same file."""
+    os.environ["CHATD_CONFIG"] = str(path.absolute())
+
+
 def default_config_path() -> Path:
     import platformdirs
 

@@ -156,7 +156,9 @@ def test_delete_then_missing_and_invalid_ids_fail_in_one_line(daemon_env: Daemon
         chatd(daemon_env, "store", "delete", saved.id), "no saved conversation"
     )
     assert_fails_in_one_line(chatd(daemon_env, "store", "show", saved.id), saved.id)
-    assert_fails_in_one_line(chatd(daemon_env, "store", "show", "../../etc/passwd"), "canonical")
+    assert_fails_in_one_line(
+        chatd(daemon_env, "store", "show", "../../etc/passwd"), "is not a conversation id"
+    )
 
 
 def test_key_generate_prints_or_writes_a_private_file(daemon_env: DaemonEnv) -> None:
@@ -182,10 +184,10 @@ def test_encrypt_then_rekey_a_store(daemon_env: DaemonEnv) -> None:
     key_file = write_key(daemon_env.root / "old.key", KEY)
     encrypted = chatd(daemon_env, "store", "encrypt", CHATD_STORE_KEY_FILE=str(key_file))
     assert (encrypted.returncode, encrypted.stdout) == (0, ""), encrypted.stderr
-    assert "3 of 3 files re-encrypted" in encrypted.stderr
+    assert "3 of 3 files encrypted" in encrypted.stderr
     assert FileStore(daemon_env.store_dir, KEY).load(saved[0].id) == saved[0]
     again = chatd(daemon_env, "store", "encrypt", CHATD_STORE_KEY=KEY.hex())
-    assert "0 of 3 files re-encrypted" in again.stderr
+    assert "0 of 3 files encrypted" in again.stderr
 
     without_key = chatd(daemon_env, "store", "list")
     assert without_key.stdout == ""

@@ -26,6 +26,7 @@ SERVED_METHODS = [
     "chat/close",
     "store/list",
     "store/delete",
+    "store/get",
 ]
 
 

@@ -19,6 +19,7 @@ import click
 
 from chatd.config import Settings
 from chatd.core.store import open_store
+from chatd.errors import ChatdError
 from chatd.fingerprint import differences
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ async def _with_current_settings(link: Link, settings: Settings) -> Link:
     if not changed:
         return link
     names = ", ".join(changed)
-    obstacle = _restart_obstacle(status)
+    obstacle = _restart_obstacle(status) or _store_refusal(settings)
     if obstacle is None:
         await stop_daemon(link.client, status)
         click.echo(f"chatd: restarted the daemon to apply changed settings ({names})", err=True)
@@ -117,6 +118,15 @@ def _restart_obstacle(status: dict[str, Any]) -> str | None:
         return "it is running a turn"
     if status.get("connections", 0) > 1:
         return "other clients are connected to it"
+    return None
+
+
+def _store_refusal(settings: Settings) -> str | None:
+    """Why a daemon with these settings would refuse the store (its key), or None."""
+    try:
+        open_store(settings.store).check_key()
+    except ChatdError as exc:
+        return f"with the settings here, {exc.message}"
     return None
 
 

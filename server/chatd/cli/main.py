@@ -7,7 +7,6 @@ Every failure is one line on stderr and a non-zero status, never a traceback.
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from chatd.cli.common import fail, settings_from_context
 from chatd.cli.daemon_link import Link, connect_running, stale_settings, start_daemon, stop_daemon
 from chatd.cli.send import send
 from chatd.cli.store import key, store
-from chatd.config import Settings
+from chatd.config import Settings, export_config_path
 from chatd.errors import ChatdError
 
 
@@ -32,8 +31,8 @@ from chatd.errors import ChatdError
 @click.version_option(package_name="chatd")
 def cli(config: Path | None) -> None:
     """Persistent, multi-provider LLM conversations for editors and scripts."""
-    if config is not None:  # a daemon this command starts reads the same file
-        os.environ["CHATD_CONFIG"] = str(config.absolute())
+    if config is not None:
+        export_config_path(config)
 
 
 cli.add_command(store)

@@ -6,6 +6,7 @@ problems go to stderr. Every failure is one line and a non-zero exit status.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -15,8 +16,8 @@ from typing import Any, ParamSpec, TypeVar
 
 import click
 
-from chatd.cli.common import fail, settings_from_context
-from chatd.core.store import FileStore, open_store
+from chatd.cli.common import conversation_id, fail, settings_from_context, unreadable_summary
+from chatd.cli.sources import conversation_source
 from chatd.core.store.base import Snapshot, SnapshotSummary, StoreProblem
 from chatd.core.store.keys import (
     format_key,
@@ -57,10 +58,6 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
     return run
 
 
-def _open_store() -> FileStore:
-    return open_store(settings_from_context().store)
-
-
 @click.group()
 def store() -> None:
     """Saved conversations: list, show, delete, encrypt."""
@@ -73,25 +70,42 @@ def store() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print {items, problems} as JSON.")
 @reports_errors
 def list_command(limit: int, provider: str | None, every_page: bool, as_json: bool) -> None:
-    """Saved conversations, newest first; unreadable files are reported on stderr."""
-    conversations = _open_store()
-    page = conversations.list(limit=limit, provider=provider)
-    items, problems = list(page.items), page.problems
-    while every_page and page.next_cursor is not None:
-        page = conversations.list(limit=limit, cursor=page.next_cursor, provider=provider)
-        items += page.items
+    """Saved conversations, newest first; unreadable files are reported on stderr.
+
+    Through the running daemon if there is one (it holds the key and the live conversations).
+    """
+    items, problems, more = asyncio.run(_listing(limit, provider, every_page))
     if as_json:
         document = {"items": [_summary_json(item) for item in items]}
         document["problems"] = [vars(problem) for problem in problems]
         click.echo(encode_json(document, pretty=True).decode())
-        return
-    if items:
+    elif items:
         click.echo(_table(items))
-    else:
+    elif not problems:
         click.echo("no saved conversations", err=True)
-    if page.next_cursor is not None:
+    if more and not as_json:
         click.echo(f"(first {limit} shown: use --all for every conversation)", err=True)
     _report_problems(problems)
+    if problems and not items:
+        fail(unreadable_summary([problem.reason for problem in problems]))
+
+
+async def _listing(
+    limit: int, provider: str | None, every_page: bool
+) -> tuple[list[SnapshotSummary], list[StoreProblem], bool]:
+    """The summaries, the problems, and whether more conversations remain unlisted."""
+    async with conversation_source(settings_from_context()) as conversations:
+        items: list[SnapshotSummary] = []
+        cursor: str | None = None
+        problems: list[StoreProblem] = []
+        while True:
+            wanted = limit if every_page else limit - len(items)
+            page = await conversations.list(limit=wanted, cursor=cursor, provider=provider)
+            items += page.items
+            problems = problems or list(page.problems)
+            cursor = page.next_cursor
+            if cursor is None or (not every_page and len(items) >= limit):
+                return items, problems, cursor is not None
 
 
 @store.command()
@@ -101,7 +115,7 @@ def list_command(limit: int, provider: str | None, every_page: bool, as_json: bo
 @reports_errors
 def show(snapshot_id: str, as_json: bool, markdown: bool) -> None:
     """One conversation: its summary, its JSON, or its transcript."""
-    snapshot = _open_store().load(snapshot_id)
+    snapshot = asyncio.run(_load(conversation_id(snapshot_id)))
     if as_json:
         click.echo(encode_json(to_document(snapshot), pretty=True).decode())
     elif markdown:
@@ -115,9 +129,20 @@ def show(snapshot_id: str, as_json: bool, markdown: bool) -> None:
 @click.argument("snapshot_id", metavar="ID")
 @reports_errors
 def delete(snapshot_id: str) -> None:
-    """Delete one conversation."""
-    _open_store().delete(snapshot_id)
+    """Delete one conversation (from the running daemon's memory too)."""
+    snapshot_id = conversation_id(snapshot_id)
+    asyncio.run(_delete(snapshot_id))
     click.echo(f"deleted {snapshot_id}", err=True)
+
+
+async def _load(snapshot_id: str) -> Snapshot:
+    async with conversation_source(settings_from_context()) as conversations:
+        return await conversations.load(snapshot_id)
+
+
+async def _delete(snapshot_id: str) -> None:
+    async with conversation_source(settings_from_context()) as conversations:
+        await conversations.delete(snapshot_id)
 
 
 @store.command()
@@ -138,7 +163,7 @@ def rekey(new_key_file: Path) -> None:
     """Re-encrypt every conversation under a new key. Safe to interrupt and run again."""
     settings = settings_from_context().store
     new_key = read_key_file(new_key_file)
-    _reencrypt(settings.dir, old_key=resolve_key(settings), new_key=new_key)
+    _reencrypt(settings.dir, old_key=resolve_key(settings), new_key=new_key, verb="re-encrypt")
     click.echo(
         f"the store now needs the new key: set CHATD_STORE_KEY_FILE={new_key_file} "
         "(or store.key_file) and unset CHATD_STORE_KEY",
@@ -157,7 +182,7 @@ def encrypt() -> None:
             "no store key is configured: set CHATD_STORE_KEY or CHATD_STORE_KEY_FILE "
             "(or store.key_file); `chatd key generate --output PATH` makes one"
         )
-    _reencrypt(settings.dir, old_key=None, new_key=new_key)
+    _reencrypt(settings.dir, old_key=None, new_key=new_key, verb="encrypt")
 
 
 @click.group()
@@ -177,6 +202,7 @@ def generate(output: Path | None) -> None:
     if output is None:
         click.echo(format_key(generate_key()))
         return
+    _make_private_parents(output)
     try:
         write_key_file(output, generate_key())
     except FileExistsError:
@@ -185,11 +211,19 @@ def generate(output: Path | None) -> None:
     click.echo(f"wrote a new store key to {where}: set CHATD_STORE_KEY_FILE={where}", err=True)
 
 
-def _reencrypt(directory: Path, *, old_key: bytes | None, new_key: bytes) -> None:
+def _make_private_parents(path: Path) -> None:
+    """Create the missing directories above ``path``, each 0700 (a key's home is private)."""
+    missing = [parent for parent in path.absolute().parents if not parent.exists()]
+    for directory in reversed(missing):
+        directory.mkdir(mode=0o700)
+
+
+def _reencrypt(directory: Path, *, old_key: bytes | None, new_key: bytes, verb: str) -> None:
+    """``verb``: what is done to each file, "encrypt" or "re-encrypt"."""
     run = Reencryption(directory, old_key=old_key, new_key=new_key)
     converted, failures = 0, []
     files = run.start()
-    with click.progressbar(files, label="re-encrypting", file=sys.stderr) as progress:
+    with click.progressbar(files, label=f"{verb}ing", file=sys.stderr) as progress:
         for file in progress:
             try:
                 if run.convert(file):
@@ -197,11 +231,11 @@ def _reencrypt(directory: Path, *, old_key: bytes | None, new_key: bytes) -> Non
             except ChatdError as exc:
                 failures.append(exc.message)
     run.finish()
-    click.echo(f"{converted} of {len(files)} files re-encrypted", err=True)
+    click.echo(f"{converted} of {len(files)} files {verb}ed", err=True)
     for message in failures:
         click.echo(f"  {message}", err=True)
     if failures:
-        fail(f"{len(failures)} files were not re-encrypted (listed above); fix them and run again")
+        fail(f"{len(failures)} files were not {verb}ed (listed above); fix them and run again")
 
 
 def transcript(snapshot: Snapshot) -> str:

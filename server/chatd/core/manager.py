@@ -226,6 +226,16 @@ class SessionManager:
                 return
         await anyio.to_thread.run_sync(self.store.delete, snapshot_id)
 
+    async def snapshot(self, snapshot_id: str) -> Snapshot:
+        """The conversation as it stands: the live session's state, else the stored one.
+
+        :raises SnapshotNotFound, InvalidSnapshotId, DecryptionFailed, CorruptSnapshot:
+        """
+        live = self.sessions.get(snapshot_id)
+        if live is not None:
+            return live.snapshot()
+        return await anyio.to_thread.run_sync(self.store.load, snapshot_id)
+
     async def list_snapshots(
         self, *, limit: int, cursor: str | None, provider: str | None
     ) -> ListPage:

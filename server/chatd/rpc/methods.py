@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import chatd
 from chatd.core.manager import history_page
 from chatd.core.session import Session
+from chatd.core.store.snapshot import to_document
 from chatd.rpc import params as p
 from chatd.rpc.results import (
     PROTOCOL_VERSION,
@@ -43,6 +44,7 @@ class Methods:
             "chat/close": self.chat_close,
             "store/list": self.store_list,
             "store/delete": self.store_delete,
+            "store/get": self.store_get,
         }
 
     async def initialize(self, params: Any) -> dict[str, Any]:
@@ -138,6 +140,12 @@ class Methods:
         """Delete a saved conversation (and drop it from memory)."""
         args = p.structure(params, p.StoreDeleteParams)
         await self.manager.delete(args.snapshot_id)
+
+    async def store_get(self, params: Any) -> dict[str, Any]:
+        """One conversation as its snapshot document (its live state when in memory)."""
+        args = p.structure(params, p.StoreGetParams)
+        snapshot = await self.manager.snapshot(args.snapshot_id)
+        return {"snapshot": to_document(snapshot)}
 
     def _attached(self, session: Session) -> dict[str, Any]:
         self.connection.attach(session)

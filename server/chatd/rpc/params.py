@@ -93,6 +93,11 @@ class StoreDeleteParams:
     snapshot_id: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class StoreGetParams:
+    snapshot_id: str
+
+
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
