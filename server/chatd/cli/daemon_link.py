@@ -85,7 +85,7 @@ async def stop_daemon(client: Client, status: dict[str, Any]) -> None:
     await client.daemon_stop()
     await client.close()
     deadline = time.monotonic() + STOP_TIMEOUT_S
-    while _alive(int(status["pid"])):
+    while process_alive(int(status["pid"])):
         if time.monotonic() > deadline:
             raise click.ClickException(f"chatd (pid {status['pid']}) did not stop")
         await asyncio.sleep(0.02)
@@ -130,7 +130,7 @@ def _store_refusal(settings: Settings) -> str | None:
     return None
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     """Whether ``pid`` still runs (a zombie waiting for its reaper does not)."""
     try:
         os.kill(pid, 0)
