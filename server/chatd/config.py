@@ -42,7 +42,6 @@ AUTO_DEFAULT_ORDER = ("claude", "openai", "gemini")
 """Without a configured default, the first of these whose key is present is the default."""
 
 SETTINGS_ENV = (
-    "CHATD_CONFIG",
     "CHATD_STORE_DIR",
     "CHATD_STORE_KEY",
     "CHATD_STORE_KEY_FILE",
@@ -50,7 +49,8 @@ SETTINGS_ENV = (
     "CHATD_PROVIDER",
     "CHATD_ECHO_DELAY_MS",
 )
-"""The CHATD_* variables the daemon's settings read (CHATD_MODEL is the CLI's alone)."""
+"""The CHATD_* variables the daemon's settings read, but CHATD_CONFIG: the file's content counts,
+not where it was found. CHATD_MODEL is the CLI's alone."""
 
 
 class Secret:
@@ -198,7 +198,7 @@ def load_settings(
         providers=providers,
         default_provider=_choose_default(default, providers),
         config_path=path if document else None,
-        fingerprint=settings_fingerprint(path, content, env, read_vars),
+        fingerprint=settings_fingerprint(content, env, read_vars),
     )
 
 

@@ -2,20 +2,19 @@
 
 The daemon keeps the fingerprint of its start-up settings and reports it in ``daemon/status``;
 the CLI computes its own and compares, so a key exported or a config edited after the daemon
-started is noticed, named, and applied. Each input (the config file's path and content, each
-variable the settings read) becomes a salted SHA-256 digest under its name; inputs that are not
-set have no entry. A digest of a high-entropy key says nothing about it, and the daemon keeps
-only digests.
+started is noticed, named, and applied. Each input (the config file's content, each variable
+the settings read) becomes a SHA-256 digest under its name (domain-separated, cut to 128 bits);
+inputs that are not set have no entry. A digest of a high-entropy key says nothing about it,
+and the daemon keeps only digests.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 
 CONFIG_ENTRY = "config file"
-"""The entry of the configuration file (its path and content)."""
+"""The entry of the configuration file's content (the same file found elsewhere is no change)."""
 
 _DOMAIN = b"chatd settings fingerprint v1\0"
 _DIGEST_BYTES = 16
@@ -27,12 +26,12 @@ def _digest(name: str, value: bytes) -> str:
 
 
 def settings_fingerprint(
-    config_path: Path, config_content: bytes | None, env: Mapping[str, str], names: Iterable[str]
+    config_content: bytes | None, env: Mapping[str, str], names: Iterable[str]
 ) -> dict[str, str]:
     """Digests of the config file (None: absent) and of the variables ``names`` that are set."""
     entries = {}
     if config_content is not None:
-        entries[CONFIG_ENTRY] = _digest(CONFIG_ENTRY, bytes(config_path) + b"\0" + config_content)
+        entries[CONFIG_ENTRY] = _digest(CONFIG_ENTRY, config_content)
     for name in sorted(set(names)):
         value = env.get(name)
         if value is not None:

@@ -266,3 +266,30 @@ def test_the_readme_client_example_runs(new_user: NewUser) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("[1] Hello ")
+
+
+def test_a_relative_config_path_does_not_restart_the_daemon_each_time(new_user: NewUser) -> None:
+    work = new_user.home / "work"
+    work.mkdir()
+    (work / "chatd.toml").write_text("[daemon]\nidle_evict_s = 900\n")
+
+    def send(*args: str) -> subprocess.CompletedProcess[str]:
+        command = daemon_command("--config", "chatd.toml", "send", *args)
+        return subprocess.run(
+            command, env=new_user.env, cwd=work, capture_output=True, text=True, timeout=60
+        )
+
+    assert send("one").returncode == 0
+    again = send("-c", "two")
+    assert again.returncode == 0 and again.stdout.strip() == "[2] two"
+    assert "restarted" not in again.stderr and "warning" not in again.stderr
+
+
+def test_continuing_when_no_conversation_can_be_read_says_why(new_user: NewUser) -> None:
+    session = conversation_of(new_user.ok("send", "Hello"))
+    (new_user.store_dir / f"{session}.json").write_text("{not json")
+    result = new_user.chatd("send", "-c", "more")
+    assert result.returncode == 1
+    assert "there is no conversation to continue: 1 conversations could not be read" in (
+        result.stderr
+    )
