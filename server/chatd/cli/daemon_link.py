@@ -39,16 +39,16 @@ class Link:
     default_provider: str
 
 
-async def connect(settings: Settings, *, start: bool) -> Link | None:
-    """An initialized connection to a daemon with current settings, or None when none runs.
+async def connect(settings: Settings) -> Link:
+    """A connection to a daemon with current settings, started when none runs."""
+    return await connect_current(settings) or await start_daemon(settings)
 
-    With ``start``, a daemon is started when none runs (after checking that it could write
-    to the store, so a refusal is explained here rather than by a daemon that never listens).
-    """
+
+async def connect_current(settings: Settings) -> Link | None:
+    """A connection to the running daemon, restarted (or warned about) when its settings are
+    not these; None when no daemon runs."""
     link = await connect_running(settings)
-    if link is None:
-        return await start_daemon(settings) if start else None
-    return await _with_current_settings(link, settings)
+    return None if link is None else await _with_current_settings(link, settings)
 
 
 async def connect_running(settings: Settings) -> Link | None:
@@ -63,6 +63,8 @@ async def connect_running(settings: Settings) -> Link | None:
 
 
 async def start_daemon(settings: Settings) -> Link:
+    """Start a daemon on demand, after checking that it could write to the store: a refusal is
+    explained here, rather than by a daemon that never listens."""
     from chatd_client import Client
 
     open_store(settings.store).check_key()
@@ -73,6 +75,18 @@ async def start_daemon(settings: Settings) -> Link:
 async def _initialized(client: Client) -> Link:
     info = await client.initialize(CLIENT_NAME)
     return Link(client, str(info["capabilities"]["defaultProvider"]))
+
+
+async def restart_daemon(settings: Settings) -> Link:
+    """Stop the running daemon (if any) and start one with these settings.
+
+    The store is checked first, so a daemon is never stopped for one that would refuse it.
+    """
+    open_store(settings.store).check_key()
+    running = await connect_running(settings)
+    if running is not None:
+        await stop_daemon(running.client, await running.client.daemon_status())
+    return await start_daemon(settings)
 
 
 def stale_settings(status: dict[str, Any], settings: Settings) -> list[str]:

@@ -14,7 +14,13 @@ from typing import Any
 import click
 
 from chatd.cli.common import fail, settings_from_context
-from chatd.cli.daemon_link import Link, connect_running, stale_settings, start_daemon, stop_daemon
+from chatd.cli.daemon_link import (
+    Link,
+    connect_running,
+    restart_daemon,
+    stale_settings,
+    stop_daemon,
+)
 from chatd.cli.send import send
 from chatd.cli.store import key, store
 from chatd.config import Settings, export_config_path
@@ -100,15 +106,11 @@ def restart() -> None:
     """Stop the socket daemon (it saves every session) and start one with the current settings."""
     settings = settings_from_context()
 
-    async def restart_daemon() -> int:
-        running = await connect_running(settings)
-        if running is not None:
-            await stop_daemon(running.client, await running.client.daemon_status())
-        link = await start_daemon(settings)
-        async with link.client as client:
+    async def restart_and_tell() -> int:
+        async with (await restart_daemon(settings)).client as client:
             return int((await client.daemon_status())["pid"])
 
-    pid = asyncio.run(restart_daemon())
+    pid = asyncio.run(restart_and_tell())
     click.echo(f"chatd restarted (pid {pid})", err=True)
 
 

@@ -120,8 +120,7 @@ class _Turn:
         self.convert = convert
 
     async def run(self, settings: Settings, message: str) -> None:
-        link = await connect(settings, start=True)
-        assert link is not None
+        link = await connect(settings)
         async with link.client as client:
             client.on_notification(_print_text_updates)
             session_id = await self._session(client)

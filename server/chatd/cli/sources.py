@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
-from chatd.cli.daemon_link import connect
+from chatd.cli.daemon_link import connect_current
 from chatd.config import Settings
 from chatd.core.store import FileStore, open_store
 from chatd.core.store.base import ListPage, Snapshot, SnapshotSummary, StoreProblem
@@ -32,7 +32,7 @@ class ConversationSource(Protocol):
 @asynccontextmanager
 async def conversation_source(settings: Settings) -> AsyncIterator[ConversationSource]:
     """The daemon when one runs (never started for this), else the store directly."""
-    link = await connect(settings, start=False)
+    link = await connect_current(settings)
     if link is None:
         yield _Store(open_store(settings.store))
         return
