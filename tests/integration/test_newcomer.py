@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import socket
 import stat
 import subprocess
 import sys
@@ -293,3 +294,15 @@ def test_continuing_when_no_conversation_can_be_read_says_why(new_user: NewUser)
     assert "there is no conversation to continue: 1 conversations could not be read" in (
         result.stderr
     )
+
+
+def test_a_daemon_with_another_client_is_not_restarted(new_user: NewUser) -> None:
+    new_user.ok("send", "Hello")
+    pid = new_user.daemon_pid()
+    with socket.socket(socket.AF_UNIX) as editor:  # another client holding a connection
+        editor.connect(str(new_user.socket))
+        told = new_user.ok("send", "-c", "again", CHATD_ECHO_DELAY_MS="1")
+        assert "other clients are connected to it" in told.stderr
+        assert "CHATD_ECHO_DELAY_MS changed since" in told.stderr
+    assert told.stdout.strip() == "[2] again"
+    assert new_user.daemon_pid() == pid

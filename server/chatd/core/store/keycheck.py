@@ -70,12 +70,18 @@ class KeyGuard:
 
     def check(self) -> None:
         """:raises EncryptedWithoutKey, WrongKey, NotEncrypted: writing would mix keys or modes."""
+        self._checked()
+
+    def _checked(self) -> bool:
+        """Check; whether the store has a key check recorded."""
         recorded = read_key_id(self._state)
         if recorded is not None:
             self._check_recorded(recorded)
-        elif not self._files_checked:
+            return True
+        if not self._files_checked:
             self._check_files()
             self._files_checked = True
+        return False
 
     def allows_writes(self) -> bool:
         try:
@@ -90,8 +96,7 @@ class KeyGuard:
         Call with the store lock held and the state directory made.
         :raises EncryptedWithoutKey, WrongKey, NotEncrypted:
         """
-        self.check()
-        if self._own_id is not None and read_key_id(self._state) is None:
+        if not self._checked() and self._own_id is not None:
             write_key_id(self._state, self._own_id)
 
     def _check_recorded(self, recorded: str) -> None:
