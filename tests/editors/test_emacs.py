@@ -11,7 +11,9 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "editors" / "emacs" / "chatd.el"
 ERT_SUITE = Path(__file__).with_name("emacs") / "chatd-test.el"
+SCREENSHOT_SETUP = ERT_SUITE.with_name("chatd-screenshot.el")
+SCREENSHOT = ROOT / "docs" / "screenshots" / "emacs.png"
+TERMINAL_SIZE = (92, 22)
 DEBIAN_ELPA = Path("/usr/share/emacs/site-lisp/elpa")
 # package-lint 0.16 (Debian 12) predates Emacs 28.1's release, and the project has no
 # public home page yet for a URL header: both findings are known and nothing else may appear.
@@ -109,3 +114,93 @@ def test_package_lint(tmp_path: Path) -> None:
     ]
     unknown = [finding for finding in findings if finding not in KNOWN_PACKAGE_LINT_FINDINGS]
     assert unknown == [], output
+
+
+@pytest.fixture
+def short_dir() -> Iterator[Path]:
+    """A directory under /tmp whose socket paths stay within sun_path's 108 bytes."""
+    path = Path(tempfile.mkdtemp(prefix="chatd-el-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def capture_terminal(root: Path) -> str:
+    """Run emacs -nw in a private tmux server until the chat is shown; return the pane."""
+    (root / "config.toml").write_text("")
+    (root / "home").mkdir()
+    env = {
+        **os.environ,
+        "HOME": str(root / "home"),
+        "CHATD_CONFIG": str(root / "config.toml"),
+        "CHATD_STORE_DIR": str(root / "store"),
+        "CHATD_SOCKET": str(root / "chatd.sock"),
+        "CHATD_TEST_PYTHON": sys.executable,
+        "CHATD_SCREENSHOT_READY": str(root / "ready"),
+    }
+    emacs = (
+        f"env TERM=xterm-256color emacs -nw -Q -L {PACKAGE.parent} -l {SCREENSHOT_SETUP}"
+        f" 2>{root / 'emacs.log'}"
+    )
+    tmux = ["tmux", "-S", str(root / "tmux.sock")]
+    width, height = TERMINAL_SIZE
+    subprocess.run(
+        [*tmux, "new-session", "-d", "-x", str(width), "-y", str(height), emacs],
+        env=env,
+        check=True,
+        timeout=30,
+    )
+    try:
+        pane = ""
+        for _ in range(600):
+            if (root / "ready").exists():
+                pane = subprocess.run(
+                    [*tmux, "capture-pane", "-e", "-p"],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    timeout=30,
+                ).stdout
+                if "[2] And when" in pane and "tokens:" in pane:
+                    return pane
+            alive = subprocess.run([*tmux, "has-session"], capture_output=True, timeout=30)
+            if alive.returncode != 0:
+                log = (root / "emacs.log").read_text(errors="replace")
+                pytest.fail(f"emacs ended before showing the chat:\n{log}", pytrace=False)
+            time.sleep(0.1)
+        pytest.fail(f"the chat never showed; last pane:\n{pane}", pytrace=False)
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True, timeout=30)
+
+
+@pytest.mark.timeout(180)
+def test_screenshot_of_the_chat_buffer(short_dir: Path) -> None:
+    """The chat buffer in a terminal Emacs, rendered by chromium into docs/screenshots."""
+    chromium = shutil.which("chromium")
+    if shutil.which("tmux") is None or chromium is None:
+        pytest.skip("the screenshot needs tmux and chromium")
+    from ansi2html import Ansi2HTMLConverter
+
+    pane = capture_terminal(short_dir)
+    html = short_dir / "emacs.html"
+    page = Ansi2HTMLConverter(dark_bg=True, title="chatd in Emacs").convert(pane)
+    html.write_text(page.replace("</style>", "pre { margin: 0; font-size: 15px; }\n</style>", 1))
+    png = short_dir / "emacs.png"
+    subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--user-data-dir={short_dir / 'chromium'}",
+            "--window-size=860,420",
+            f"--screenshot={png}",
+            html.as_uri(),
+        ],
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    assert png.read_bytes().startswith(b"\x89PNG")
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(png, SCREENSHOT)
