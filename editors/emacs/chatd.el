@@ -41,6 +41,7 @@
 
 (require 'jsonrpc)
 (require 'parse-time)
+(require 'project)
 (require 'seq)
 (require 'subr-x)
 
@@ -67,6 +68,15 @@ They are added in front of `process-environment' when it starts."
 (defcustom chatd-request-timeout 30
   "Seconds to wait for the daemon to answer a request other than a turn."
   :type 'number)
+
+(defcustom chatd-client-tools t
+  "Non-nil to let the model read buffers, list and open workspace files.
+Reading is allowed at once; opening a file asks first (`tool/approve')."
+  :type 'boolean)
+
+(defcustom chatd-workspace-max-files 2000
+  "How many file names the list_workspace_files tool returns at most."
+  :type 'integer)
 
 (defcustom chatd-tool-result-max-chars 400
   "Longest tool result shown in full; longer ones are cut."
@@ -125,10 +135,35 @@ They are added in front of `process-environment' when it starts."
 (defvar-local chatd--output nil
   "Marker where streamed text goes, at the end of the transcript.")
 
+(defvar-local chatd--workspace nil
+  "The directory of this buffer's conversation: its project's root.")
+
+(defvar-local chatd--tools-connection nil
+  "The connection that hosts this conversation's client tools.")
+
 (defvar-local chatd--history-cursor nil
   "The cursor of the next older history page, or nil when all is shown.")
 
 ;;; Connection
+
+(defclass chatd--connection-class (jsonrpc-process-connection) ()
+  "A connection that can answer the daemon's requests later.
+jsonrpc 1.0.14 answers a request with its dispatcher's return value at
+once, inside the process filter, where prompting the user would re-enter
+the filter.  A dispatcher that returns a `chatd--later' object instead
+gets its function called from a timer with the request's id.")
+
+(cl-defstruct (chatd--later (:constructor chatd--later (function)))
+  "An answer to the daemon's request that FUNCTION sends later."
+  function)
+
+(cl-defmethod jsonrpc-connection-send ((connection chatd--connection-class)
+                                       &rest args &key id result
+                                       &allow-other-keys)
+  "Send ARGS to CONNECTION; a `chatd--later' RESULT answers request ID later."
+  (if (chatd--later-p result)
+      (run-at-time 0 nil (chatd--later-function result) connection id)
+    (apply #'cl-call-next-method connection args)))
 
 (defun chatd--connect ()
   "Start the daemon, send `initialize' and return the connection."
@@ -136,7 +171,7 @@ They are added in front of `process-environment' when it starts."
          (connection
           (condition-case err
               (make-instance
-               'jsonrpc-process-connection
+               'chatd--connection-class
                :name "chatd"
                :events-buffer-scrollback-size 200
                :process (lambda ()
@@ -209,9 +244,13 @@ An error answer becomes a `user-error' with the daemon's message."
     (jsonrpc-error
      (user-error "chatd: %s" (chatd--error-message (cddr err))))))
 
-(defun chatd--handle-request (_connection method _params)
-  "Answer the daemon's request METHOD: none is supported yet."
-  (jsonrpc-error :code -32601 :message (format "emacs has no %s" method)))
+(defun chatd--handle-request (_connection method params)
+  "Answer the daemon's request METHOD with PARAMS: `tool/call', `tool/approve'."
+  (pcase method
+    ('tool/call (chatd--call-tool params))
+    ('tool/approve (chatd--later (lambda (connection id)
+                                   (chatd--approve connection id params))))
+    (_ (jsonrpc-error :code -32601 :message (format "emacs has no %s" method)))))
 
 (defun chatd--handle-notification (_connection method params)
   "Route the daemon's notification METHOD with PARAMS to its chat buffer."
@@ -344,7 +383,7 @@ model's thinking and \\[chatd-load-older] loads older messages.
 
 (defun chatd--insert-tool-result (name content error-p)
   "Insert the result CONTENT of the tool NAME; ERROR-P if it failed."
-  (let ((text (chatd--json-text content)))
+  (let ((text (string-trim-right (chatd--json-text content))))
     (when (> (length text) chatd-tool-result-max-chars)
       (setq text (concat (substring text 0 chatd-tool-result-max-chars) "…")))
     (unless (bolp) (insert "\n"))
@@ -444,6 +483,162 @@ model's thinking and \\[chatd-load-older] loads older messages.
   (or (chatd--target-buffer)
       (user-error "No chatd conversation here; M-x chatd-new starts one")))
 
+;;; Client tools
+
+(defconst chatd--tool-specs
+  (vector
+   (list :name "read_buffer"
+         :description "The text of a buffer open in the editor, unsaved edits
+included.  Without an argument, the buffer the user worked in last."
+         :parameters '(:type "object"
+                       :properties (:buffer (:type "string"
+                                             :description "A buffer name or a file path")))
+         :approval "auto")
+   (list :name "list_workspace_files"
+         :description "The files of the workspace (the project), relative to its root."
+         :parameters '(:type "object")
+         :approval "auto")
+   (list :name "open_file"
+         :description "Show a workspace file to the user at a line."
+         :parameters '(:type "object"
+                       :properties (:path (:type "string") :line (:type "integer"))
+                       :required ["path"])
+         :approval "ask"))
+  "The tools Emacs hosts for the model, as `tools/register' specs.")
+
+(defun chatd--tool-params (params workspace)
+  "PARAMS with the client tools and WORKSPACE added."
+  (append params
+          (list :workspace workspace)
+          (and chatd-client-tools (list :tools chatd--tool-specs))))
+
+(defun chatd--register-tools ()
+  "Host this buffer's client tools on the current connection if not yet.
+After a daemon restart the conversation is resumed without them: the
+tools of a connection end with it."
+  (let ((connection (chatd--live-connection)))
+    (when (and chatd-client-tools
+               (not (eq chatd--tools-connection connection)))
+      (setq chatd--tools-connection connection)
+      (condition-case err
+          (chatd--request 'tools/register (list :sessionId chatd--session-id
+                                                :tools chatd--tool-specs))
+        (user-error (message "chatd: no client tools: %s"
+                             (error-message-string err)))))))
+
+(defun chatd--workspace-of (directory)
+  "The workspace of DIRECTORY: its project's root, else DIRECTORY."
+  (directory-file-name
+   (expand-file-name
+    (if-let ((project (project-current nil directory)))
+        (project-root project)
+      directory))))
+
+(defun chatd--tool-buffer (name workspace)
+  "The buffer the read_buffer tool means by NAME, relative to WORKSPACE."
+  (cond
+   ((null name)
+    (seq-find (lambda (buffer)
+                (and (buffer-file-name buffer)
+                     (not (eq (buffer-local-value 'major-mode buffer)
+                              'chatd-chat-mode))))
+              (buffer-list)))
+   ((get-buffer name))
+   ((find-buffer-visiting (expand-file-name name workspace)))))
+
+(defun chatd--read-buffer-tool (arguments workspace)
+  "Run the read_buffer tool with ARGUMENTS in WORKSPACE."
+  (let* ((name (plist-get arguments :buffer))
+         (buffer (chatd--tool-buffer name workspace)))
+    (unless buffer
+      (jsonrpc-error :code -32602
+                     :message (format "no open buffer %s" (or name "at all"))))
+    (with-current-buffer buffer
+      (save-restriction
+        (widen)
+        (buffer-substring-no-properties (point-min) (point-max))))))
+
+(defun chatd--list-files-tool (workspace)
+  "Run the list_workspace_files tool in WORKSPACE."
+  (let* ((project (project-current nil workspace))
+         (files (if project
+                    (project-files project)
+                  (directory-files-recursively workspace "" nil))))
+    (mapconcat (lambda (file) (file-relative-name file workspace))
+               (seq-take (sort (seq-remove #'chatd--lock-file-p files) #'string<)
+                         chatd-workspace-max-files)
+               "\n")))
+
+(defun chatd--lock-file-p (file)
+  "Non-nil if FILE is Emacs's lock of a buffer being edited."
+  (string-prefix-p ".#" (file-name-nondirectory file)))
+
+(defun chatd--open-file-tool (arguments workspace)
+  "Run the open_file tool with ARGUMENTS in WORKSPACE."
+  (let* ((path (expand-file-name (plist-get arguments :path) workspace))
+         (line (or (plist-get arguments :line) 1)))
+    (unless (file-exists-p path)
+      (jsonrpc-error :code -32602 :message (format "no file %s" path)))
+    (with-current-buffer (find-file-noselect path)
+      (goto-char (point-min))
+      (forward-line (1- line))
+      (display-buffer (current-buffer))
+      (when-let ((window (get-buffer-window (current-buffer) 0)))
+        (set-window-point window (point))))
+    (format "opened %s at line %d" path line)))
+
+(defun chatd--call-tool (params)
+  "Answer `tool/call' PARAMS with the tool's result."
+  (let* ((buffer (chatd--session-buffer (plist-get params :sessionId)))
+         (workspace (or (and buffer (buffer-local-value 'chatd--workspace buffer))
+                        default-directory))
+         (arguments (plist-get params :arguments))
+         (name (plist-get params :name)))
+    (list :content
+          (pcase name
+            ("read_buffer" (chatd--read-buffer-tool arguments workspace))
+            ("list_workspace_files" (chatd--list-files-tool workspace))
+            ("open_file" (chatd--open-file-tool arguments workspace))
+            (_ (jsonrpc-error :code -32601
+                              :message (format "emacs has no tool %s" name))))
+          :isError :json-false)))
+
+(defun chatd--approve (connection id params)
+  "Ask the user about the call in `tool/approve' PARAMS; answer ID on CONNECTION."
+  (let ((decision "reject_once"))
+    (unwind-protect
+        (let ((choice (read-multiple-choice
+                       (format "chatd: let the model call %s %s? "
+                               (plist-get params :name)
+                               (chatd--json-text (or (plist-get params :arguments)
+                                                     (make-hash-table))))
+                       '((?y "yes" "allow this call")
+                         (?a "always" "allow it from now on in this workspace")
+                         (?n "no" "reject this call")
+                         (?r "never" "reject it from now on in this workspace")))))
+          (setq decision (pcase (car choice)
+                           (?y "allow_once") (?a "allow_always")
+                           (?n "reject_once") (?r "reject_always"))))
+      (when (jsonrpc-running-p connection)
+        (jsonrpc-connection-send connection :id id
+                                 :result (list :decision decision))))))
+
+;;;###autoload
+(defun chatd-tool-policies ()
+  "Show which tools are always allowed or always rejected, per workspace."
+  (interactive)
+  (let ((policies (plist-get (chatd--request 'tools/policy/list) :policies)))
+    (with-help-window "*chatd tool policies*"
+      (if (seq-empty-p policies)
+          (princ "No tool is always allowed or always rejected.\n")
+        (seq-doseq (policy policies)
+          (princ (format "%-14s %-22s %s\n"
+                         (plist-get policy :decision)
+                         (plist-get policy :tool)
+                         (let ((workspace (plist-get policy :workspace)))
+                           (if (string-empty-p workspace) "(no workspace)"
+                             workspace)))))))))
+
 ;;; Commands
 
 (defun chatd--read-provider-and-model ()
@@ -465,10 +660,17 @@ model's thinking and \\[chatd-load-older] loads older messages.
 PROVIDER and MODEL default to the daemon's; with a prefix argument,
 ask for them."
   (interactive (and current-prefix-arg (chatd--read-provider-and-model)))
-  (let* ((params (append (and provider (list :provider provider))
-                         (and model (list :model model))))
+  (let* ((workspace (chatd--workspace-of default-directory))
+         (params (chatd--tool-params
+                  (append (and provider (list :provider provider))
+                          (and model (list :model model)))
+                  workspace))
          (session (chatd--request 'chat/new params))
          (buffer (chatd--open-buffer "*chatd*" session)))
+    (with-current-buffer buffer
+      (setq chatd--workspace workspace
+            default-directory (file-name-as-directory workspace)
+            chatd--tools-connection chatd--connection))
     (pop-to-buffer buffer)
     buffer))
 
@@ -483,6 +685,10 @@ ask for them."
       (insert message)
       (chatd--insert-reply-heading))
     (setq chatd--turn t chatd--block nil chatd--state "running")
+    (condition-case err
+        (chatd--register-tools)
+      (error (chatd--turn-failed buffer (list :message (error-message-string err)))
+             (signal (car err) (cdr err))))
     (let ((params (list :sessionId chatd--session-id :message message)))
       (condition-case err
           (chatd--call
@@ -623,14 +829,20 @@ Interactively, choose it from the saved conversations, newest first."
   (interactive (list (chatd--read-saved "Resume conversation: ")))
   (let ((buffer (chatd--session-buffer id)))
     (unless buffer
-      (let ((session (chatd--request 'chat/restore
-                                     (list :snapshotId id
-                                           :historyLimit
-                                           chatd-history-page-size))))
+      (let* ((workspace (chatd--workspace-of default-directory))
+             (session (chatd--request 'chat/restore
+                                      (chatd--tool-params
+                                       (list :snapshotId id
+                                             :historyLimit
+                                             chatd-history-page-size)
+                                       workspace))))
         (setq buffer (chatd--open-buffer
                       (format "*chatd: %s*" (plist-get session :title))
                       session))
         (with-current-buffer buffer
+          (setq chatd--workspace workspace
+                default-directory (file-name-as-directory workspace)
+                chatd--tools-connection chatd--connection)
           (chatd--insert-history-page (plist-get session :history)
                                       (plist-get session :historyCursor))
           (seq-doseq (warning (plist-get session :warnings))

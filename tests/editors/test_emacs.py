@@ -7,16 +7,23 @@ tests skip, which fails under ``CI=true``.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
+
+from chatd_client import Client, RpcError
+from tests.fakes.provider_server import FakeProviderServer
+from tests.fakes.replies import Call, Reply, Thought
+from tests.providers import wire
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "editors" / "emacs" / "chatd.el"
@@ -35,11 +42,11 @@ KNOWN_PACKAGE_LINT_FINDINGS = (
 pytestmark = pytest.mark.skipif(shutil.which("emacs") is None, reason="emacs is not installed")
 
 
-def run_emacs(args: Sequence[str], cwd: Path, timeout: float = 100) -> str:
+def run_emacs(args: Sequence[str], cwd: Path, extra: Mapping[str, str] | None = None) -> str:
     """Run ``emacs --batch -Q`` with a throwaway HOME; fail with its output on error."""
     home = cwd / "home"
     home.mkdir(exist_ok=True)
-    env = {**os.environ, "HOME": str(home), "CHATD_TEST_PYTHON": sys.executable}
+    env = {**os.environ, "HOME": str(home), "CHATD_TEST_PYTHON": sys.executable, **(extra or {})}
     completed = subprocess.run(
         ["emacs", "--batch", "-Q", *args],
         cwd=cwd,
@@ -47,7 +54,7 @@ def run_emacs(args: Sequence[str], cwd: Path, timeout: float = 100) -> str:
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        timeout=timeout,
+        timeout=100,
     )
     output = completed.stdout + completed.stderr
     if completed.returncode != 0:
@@ -55,12 +62,92 @@ def run_emacs(args: Sequence[str], cwd: Path, timeout: float = 100) -> str:
     return output
 
 
-def test_ert_suite_against_the_daemon(tmp_path: Path) -> None:
+def run_ert(selector: str, cwd: Path, **env: str) -> str:
+    """Run the ERT tests that SELECTOR (an ERT selector, as Lisp) names."""
     output = run_emacs(
-        ["-L", str(PACKAGE.parent), "-l", str(ERT_SUITE), "-f", "ert-run-tests-batch-and-exit"],
-        tmp_path,
+        [
+            "-L",
+            str(PACKAGE.parent),
+            "-l",
+            str(ERT_SUITE),
+            "--eval",
+            f"(ert-run-tests-batch-and-exit (quote {selector}))",
+        ],
+        cwd,
+        env,
     )
-    assert "0 unexpected" in output
+    assert " 0 unexpected" in output
+    assert "skipped" not in output
+    return output
+
+
+def test_ert_suite_against_the_daemon(tmp_path: Path) -> None:
+    run_ert("(not (tag fake-model))", tmp_path)
+
+
+def daemon_hosts_client_tools(root: Path) -> bool:
+    """Whether this daemon has client tools (issue 8): it knows ``tools/list``."""
+    (root / "probe.toml").write_text("")
+    env = {**os.environ, "CHATD_CONFIG": str(root / "probe.toml")}
+    env |= {"CHATD_STORE_DIR": str(root / "probe-store"), "HOME": str(root)}
+
+    async def probe() -> bool:
+        async with await Client.spawn_stdio(env=env) as client:
+            await client.initialize("pytest")
+            try:
+                await client.request("tools/list", {"sessionId": str(uuid.uuid4())})
+            except RpcError as error:
+                return bool(error.reason != "method_not_found")
+        return True
+
+    return asyncio.run(probe())
+
+
+def test_client_tools_through_a_fake_model(tmp_path: Path) -> None:
+    """The model (a fake Claude API) calls Emacs's tools; their answers reach it."""
+    if not daemon_hosts_client_tools(tmp_path):
+        pytest.skip("this daemon has no client tools yet (issue 8's tools/list, tool/call)")
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "notes.txt").write_text("line one\nline two\n")
+    server = FakeProviderServer().start()
+    try:
+        server.script(
+            Reply(
+                "Let me look.",
+                thoughts=[Thought("the user wants notes", "sig-1")],
+                calls=[
+                    Call("read_buffer", {"buffer": "notes.txt"}, id="c1"),
+                    Call("list_workspace_files", {}, id="c2"),
+                ],
+            ),
+            Reply(
+                "Opening it.", calls=[Call("open_file", {"path": "notes.txt", "line": 2}, id="c3")]
+            ),
+            Reply("Done."),
+            Reply(calls=[Call("read_buffer", {"buffer": "notes.txt"}, id="c4")]),
+            Reply("Still there."),
+        )
+        config = tmp_path / "tools.toml"
+        config.write_text(
+            f'[providers.claude]\nbase_url = "{server.url}"\napi_key = "test-key"\n'
+            "max_retries = 0\n"
+        )
+        run_ert(
+            "chatd-test-client-tools",
+            tmp_path,
+            CHATD_TEST_TOOLS_CONFIG=str(config),
+            CHATD_TEST_WORKSPACE=str(workspace),
+        )
+        results = [wire.tool_results(request) for request in server.requests]
+    finally:
+        server.stop()
+    assert results[1] == [
+        ("c1", "line one\nline two\nunsaved edit\n", False),
+        ("c2", "notes.txt", False),
+    ]
+    assert results[2][-1] == ("c3", f"opened {workspace / 'notes.txt'} at line 2", False)
+    assert results[4][-1] == ("c4", "line one\nline two\nunsaved edit\n", False)
 
 
 def test_byte_compiles_without_warnings(tmp_path: Path) -> None:

@@ -59,13 +59,14 @@
   "Run BODY with `chatd-command' set to a private daemon in temporary dirs.
 ENVIRONMENT adds \"NAME=VALUE\" strings to the daemon's environment."
   (declare (indent 1) (debug t))
-  `(let* ((root (make-temp-file "chatd-el-" t))
+  `(let* ((extra ,environment)
+          (root (make-temp-file "chatd-el-" t))
           (config (expand-file-name "config.toml" root))
           (process-environment
-           (append (list (concat "CHATD_CONFIG=" config)
+           (append extra
+                   (list (concat "CHATD_CONFIG=" config)
                          (concat "CHATD_STORE_DIR=" (expand-file-name "store" root))
                          (concat "CHATD_SOCKET=" (expand-file-name "s.sock" root)))
-                   ,environment
                    process-environment))
           (chatd-command (list chatd-test-python "-m" "chatd" "serve" "--stdio"))
           (chatd-environment nil))
@@ -243,6 +244,56 @@ ENVIRONMENT adds \"NAME=VALUE\" strings to the daemon's environment."
           (with-current-buffer buffer (chatd-toggle-thinking))
           (should (chatd-test-contains buffer "▸ thinking\nlet me think\nLooking.")))
       (kill-buffer buffer))))
+
+;; Run by test_emacs.py with a fake Claude API scripted to call the tools:
+;; turn 1 reads notes.txt and lists the files, then opens notes.txt at
+;; line 2 (an `ask' tool); turn 2, after `kill -9' of the daemon, reads
+;; the buffer again.  The test there checks what reached the model.
+(ert-deftest chatd-test-client-tools ()
+  "The model's calls of Emacs's tools reach Emacs and their answers reach it."
+  :tags '(fake-model)
+  (let ((config (getenv "CHATD_TEST_TOOLS_CONFIG"))
+        (workspace (getenv "CHATD_TEST_WORKSPACE"))
+        (asked nil))
+    (skip-unless config)
+    (chatd-test-with-daemon (list (concat "CHATD_CONFIG=" config))
+      (let* ((default-directory (file-name-as-directory workspace))
+             (notes (find-file-noselect "notes.txt")))
+        (with-current-buffer notes
+          (goto-char (point-max))
+          (insert "unsaved edit\n"))
+        (cl-letf (((symbol-function 'read-multiple-choice)
+                   (lambda (prompt choices)
+                     (push prompt asked)
+                     (assq ?a choices))))
+          (let ((buffer (chatd-new "claude")))
+            (chatd-test-send buffer "look at my notes")
+            (should (equal (buffer-local-value 'chatd--state buffer) "idle"))
+            (should (= (length asked) 1))
+            (should (string-search "open_file {\"path\":\"notes.txt\",\"line\":2}"
+                                   (car asked)))
+            (let ((shown (chatd-test-text buffer)))
+              (should (string-search "▸ thinking\nLet me look." shown))
+              (should-not (string-search "the user wants notes" shown))
+              (should (string-search "⚙ read_buffer {\"buffer\":\"notes.txt\"}" shown))
+              (should (string-search "→ read_buffer: line one\nline two\nunsaved edit"
+                                     shown))
+              (should (string-search "→ list_workspace_files: notes.txt" shown))
+              (should (string-search "→ open_file: opened " shown))
+              (should (string-suffix-p "Done." shown)))
+            (let ((window (get-buffer-window notes)))
+              (should window)
+              (should (= (with-current-buffer notes
+                           (line-number-at-pos (window-point window)))
+                         2)))
+            (chatd-tool-policies)
+            (with-current-buffer "*chatd tool policies*"
+              (should (string-search (format "allow_always   open_file              %s"
+                                             (directory-file-name workspace))
+                                     (buffer-string))))
+            (chatd-test-kill-daemon)
+            (chatd-test-send buffer "and again")
+            (should (string-suffix-p "Still there." (chatd-test-text buffer)))))))))
 
 (provide 'chatd-test)
 ;;; chatd-test.el ends here
