@@ -123,6 +123,9 @@ Reading is allowed at once; opening a file asks first (`tool/approve')."
 (defvar-local chatd--turn nil
   "Non-nil while a `chat/send' of this buffer waits for its answer.")
 
+(defvar-local chatd--turn-output nil
+  "Non-nil once the running turn showed something.")
+
 (defvar-local chatd--block nil
   "What the last streamed delta was: nil, `text' or `thinking'.")
 
@@ -242,7 +245,15 @@ An error answer becomes a `user-error' with the daemon's message."
          (jsonrpc-request connection method (or params (make-hash-table))
                           :timeout chatd-request-timeout)))
     (jsonrpc-error
+     (chatd--forget-lost-daemon (alist-get 'jsonrpc-error-data (cddr err)))
      (user-error "chatd: %s" (chatd--error-message (cddr err))))))
+
+(defun chatd--forget-lost-daemon (data)
+  "Forget the connection when DATA, an error's data, is `daemon_lost'.
+The shared forwarder answers what was pending with `daemon_lost' and
+then exits; the next command must not write to it meanwhile."
+  (when (equal (plist-get data :reason) "daemon_lost")
+    (setq chatd--connection nil)))
 
 (defun chatd--handle-request (_connection method params)
   "Answer the daemon's request METHOD with PARAMS: `tool/call', `tool/approve'."
@@ -410,6 +421,8 @@ model's thinking and \\[chatd-load-older] loads older messages.
 (defun chatd--apply-update (update)
   "Show the `chat/update' UPDATE in the current chat buffer."
   (let ((kind (plist-get update :kind)))
+    (unless (equal kind "status")
+      (setq chatd--turn-output t))
     (chatd--at-output
       (pcase kind
         ("text" (chatd--insert-text (plist-get update :text)))
@@ -684,23 +697,47 @@ ask for them."
       (chatd--insert-heading "You" 'chatd-user-heading)
       (insert message)
       (chatd--insert-reply-heading))
-    (setq chatd--turn t chatd--block nil chatd--state "running")
+    (setq chatd--turn t chatd--turn-output nil chatd--block nil
+          chatd--state "running")
     (condition-case err
-        (chatd--register-tools)
-      (error (chatd--turn-failed buffer (list :message (error-message-string err)))
-             (signal (car err) (cdr err))))
+        (chatd--start-turn buffer message t)
+      (error
+       (chatd--turn-failed buffer (list :message (error-message-string err)))
+       (signal (car err) (cdr err))))))
+
+(defun chatd--daemon-lost-p (error)
+  "Non-nil if the JSON-RPC ERROR plist means a lost daemon."
+  (or (eql (plist-get error :code) -1)
+      (equal (plist-get (plist-get error :data) :reason) "daemon_lost")))
+
+(defun chatd--start-turn (buffer message retry)
+  "Send MESSAGE as the turn of the chat BUFFER.
+If RETRY and the daemon turns out to be gone before the turn showed
+anything, send it once more to a new daemon: a daemon killed while idle
+is only noticed then, and the lost turn was never saved."
+  (with-current-buffer buffer
+    (chatd--register-tools)
     (let ((params (list :sessionId chatd--session-id :message message)))
-      (condition-case err
-          (chatd--call
-           (lambda (connection)
-             (jsonrpc-async-request
-              connection 'chat/send params
-              :timeout nil
-              :success-fn (lambda (result) (chatd--turn-ended buffer result))
-              :error-fn (lambda (error) (chatd--turn-failed buffer error)))))
-        (error
-         (chatd--turn-failed buffer (list :message (error-message-string err)))
-         (signal (car err) (cdr err)))))))
+      (chatd--call
+       (lambda (connection)
+         (jsonrpc-async-request
+          connection 'chat/send params
+          :timeout nil
+          :success-fn (lambda (result) (chatd--turn-ended buffer result))
+          :error-fn
+          (lambda (error)
+            (if (and retry (chatd--daemon-lost-p error) (buffer-live-p buffer)
+                     (not (buffer-local-value 'chatd--turn-output buffer)))
+                (progn
+                  (chatd--forget-lost-daemon (plist-get error :data))
+                  (run-at-time 0 nil #'chatd--retry-turn buffer message))
+              (chatd--turn-failed buffer error)))))))))
+
+(defun chatd--retry-turn (buffer message)
+  "Send MESSAGE as the turn of BUFFER again, to a new daemon."
+  (condition-case err
+      (chatd--start-turn buffer message nil)
+    (error (chatd--turn-failed buffer (list :message (error-message-string err))))))
 
 (defun chatd--turn-ended (buffer result)
   "Finish the turn of BUFFER with the `chat/send' RESULT."
@@ -727,6 +764,7 @@ ask for them."
 (defun chatd--turn-failed (buffer error)
   "End the turn of BUFFER on the JSON-RPC ERROR plist."
   (when (buffer-live-p buffer)
+    (chatd--forget-lost-daemon (plist-get error :data))
     (with-current-buffer buffer
       (setq chatd--turn nil chatd--state "failed")
       (chatd--at-output

@@ -82,7 +82,20 @@ def run_ert(selector: str, cwd: Path, **env: str) -> str:
 
 
 def test_ert_suite_against_the_daemon(tmp_path: Path) -> None:
-    run_ert("(not (tag fake-model))", tmp_path)
+    run_ert("(not (or (tag fake-model) (tag shared)))", tmp_path)
+
+
+def test_restarts_through_the_shared_forwarder(tmp_path: Path) -> None:
+    """chatd-command's default kind, ``serve --stdio --shared``, with its daemon killed."""
+    usage = subprocess.run(
+        [sys.executable, "-m", "chatd", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    if "--shared" not in usage:
+        pytest.skip("this daemon has no `serve --stdio --shared` yet (issue 10's forwarder)")
+    run_ert("(tag shared)", tmp_path)
 
 
 def daemon_hosts_client_tools(root: Path) -> bool:

@@ -245,6 +245,34 @@ ENVIRONMENT adds \"NAME=VALUE\" strings to the daemon's environment."
           (should (chatd-test-contains buffer "▸ thinking\nlet me think\nLooking.")))
       (kill-buffer buffer))))
 
+;; Run by test_emacs.py when the daemon has `serve --stdio --shared'.
+(ert-deftest chatd-test-shared-daemon-restart ()
+  "Through the shared forwarder: the socket daemon killed idle and mid-turn."
+  :tags '(shared)
+  (chatd-test-with-daemon '("CHATD_ECHO_DELAY_MS=200")
+    (let ((chatd-command (append chatd-command '("--shared")))
+          (buffer nil))
+      (unwind-protect
+          (progn
+            (setq buffer (chatd-new))
+            (chatd-test-send buffer "one")
+            (chatd-test-kill-shared-daemon)
+            (chatd-test-send buffer "two")
+            (should (chatd-test-contains buffer "[2] two"))
+            (with-current-buffer buffer (chatd-send "lost"))
+            (chatd-test-wait (lambda () (chatd-test-contains buffer "[3] "))
+                             "the first delta")
+            (chatd-test-kill-shared-daemon)
+            (chatd-test-wait-turn buffer)
+            (should (chatd-test-contains buffer "went away"))
+            (chatd-test-send buffer "three")
+            (should (string-suffix-p "[3] three" (chatd-test-text buffer))))
+        (ignore-errors (chatd--request 'daemon/stop))))))
+
+(defun chatd-test-kill-shared-daemon ()
+  "Kill the socket daemon behind the forwarder with SIGKILL."
+  (signal-process (plist-get (chatd--request 'daemon/status) :pid) 'SIGKILL))
+
 ;; Run by test_emacs.py with a fake Claude API scripted to call the tools:
 ;; turn 1 reads notes.txt and lists the files, then opens notes.txt at
 ;; line 2 (an `ask' tool); turn 2, after `kill -9' of the daemon, reads
