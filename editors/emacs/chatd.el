@@ -102,6 +102,9 @@ Reading is allowed at once; opening a file asks first (`tool/approve')."
   '((t :inherit font-lock-warning-face))
   "Face of notices such as a cancelled turn or a daemon that stopped.")
 
+(defvar desktop-buffer-mode-handlers)
+(defvar desktop-save-buffer)
+
 (defvar chatd--connection nil
   "The live `jsonrpc-process-connection' to the daemon, or nil.")
 
@@ -302,7 +305,8 @@ then exits; the next command must not write to it meanwhile."
   "A chatd conversation; replies stream in as the model writes them.
 \\<chatd-chat-mode-map>\\[chatd-send] sends a message, \\[chatd-cancel] \
 cancels the running turn, \\[chatd-toggle-thinking] shows or hides the
-model's thinking and \\[chatd-load-older] loads older messages.
+model's thinking, \\[chatd-load-older] loads older messages and \\[revert-buffer]
+shows the conversation again as the daemon has it.
 
 \\{chatd-chat-mode-map}"
   (setq-local truncate-lines nil)
@@ -310,12 +314,17 @@ model's thinking and \\[chatd-load-older] loads older messages.
   (add-to-invisibility-spec '(chatd-thinking . t))
   (setq chatd--output (point-max-marker))
   (set-marker-insertion-type chatd--output t)
+  (setq-local revert-buffer-function #'chatd--revert)
+  (setq-local desktop-save-buffer #'chatd--desktop-save)
   (setq header-line-format '(:eval (chatd--header-line))))
 
 (defun chatd--header-line ()
   "The header line of a chat buffer: provider, model, state and tokens."
   (concat
-   (propertize (format " %s/%s" chatd--provider chatd--model) 'face 'bold)
+   (propertize (if chatd--provider
+                   (format " %s/%s" chatd--provider chatd--model)
+                 " (not loaded)")
+               'face 'bold)
    (format "  %s" chatd--state)
    (when chatd--usage
      (format "  tokens: %s in, %s out (total %s)"
@@ -868,25 +877,71 @@ Interactively, choose it from the saved conversations, newest first."
   (let ((buffer (chatd--session-buffer id)))
     (unless buffer
       (let* ((workspace (chatd--workspace-of default-directory))
-             (session (chatd--request 'chat/restore
-                                      (chatd--tool-params
-                                       (list :snapshotId id
-                                             :historyLimit
-                                             chatd-history-page-size)
-                                       workspace))))
+             (session (chatd--restore id workspace)))
         (setq buffer (chatd--open-buffer
                       (format "*chatd: %s*" (plist-get session :title))
                       session))
         (with-current-buffer buffer
           (setq chatd--workspace workspace
-                default-directory (file-name-as-directory workspace)
-                chatd--tools-connection chatd--connection)
-          (chatd--insert-history-page (plist-get session :history)
-                                      (plist-get session :historyCursor))
-          (seq-doseq (warning (plist-get session :warnings))
-            (chatd--at-output (chatd--insert-notice warning))))))
+                default-directory (file-name-as-directory workspace))
+          (chatd--render session))))
     (pop-to-buffer buffer)
     buffer))
+
+(defun chatd--restore (id workspace)
+  "Restore the conversation ID with Emacs's tools for WORKSPACE; return it."
+  (chatd--request 'chat/restore
+                  (chatd--tool-params (list :snapshotId id
+                                            :historyLimit chatd-history-page-size)
+                                      workspace)))
+
+(defun chatd--render (session)
+  "Show SESSION, a `chat/restore' result, in this chat buffer afresh."
+  (let ((inhibit-read-only t))
+    (erase-buffer))
+  (setq chatd--provider (plist-get session :provider)
+        chatd--model (plist-get session :model)
+        chatd--tools-connection chatd--connection
+        chatd--state "idle")
+  (chatd--insert-history-page (plist-get session :history)
+                              (plist-get session :historyCursor))
+  (seq-doseq (warning (plist-get session :warnings))
+    (chatd--at-output (chatd--insert-notice warning))))
+
+(defun chatd--revert (&rest _)
+  "Show this chat buffer's conversation again as the daemon has it."
+  (when chatd--turn
+    (user-error "A turn is running"))
+  (unless chatd--session-id
+    (user-error "This conversation was deleted"))
+  (chatd--render (chatd--restore chatd--session-id
+                                 (or chatd--workspace
+                                     (chatd--workspace-of default-directory)))))
+
+(defun chatd--desktop-save (_directory)
+  "Return the conversation id and workspace for `desktop-save-mode'."
+  (list chatd--session-id chatd--workspace))
+
+;;;###autoload
+(defun chatd-desktop-restore (_file-name buffer-name misc)
+  "Recreate the chat buffer BUFFER-NAME that `desktop-save-mode' saved.
+MISC holds its conversation's id and workspace.  The daemon is asked
+for the conversation only when the buffer is used, or by \\[revert-buffer]."
+  (pcase-let* ((`(,id ,workspace) misc)
+               (buffer (chatd--open-buffer buffer-name (list :sessionId id))))
+    (with-current-buffer buffer
+      (when workspace
+        (setq chatd--workspace workspace
+              default-directory (file-name-as-directory workspace)))
+      (chatd--at-output
+        (chatd--insert-notice
+         (substitute-command-keys
+          "\\<chatd-chat-mode-map>\\[revert-buffer] shows this conversation"))))
+    buffer))
+
+;;;###autoload
+(add-to-list 'desktop-buffer-mode-handlers
+             '(chatd-chat-mode . chatd-desktop-restore))
 
 ;;;###autoload
 (defun chatd-delete (id)

@@ -245,6 +245,28 @@ ENVIRONMENT adds \"NAME=VALUE\" strings to the daemon's environment."
           (should (chatd-test-contains buffer "▸ thinking\nlet me think\nLooking.")))
       (kill-buffer buffer))))
 
+(ert-deftest chatd-test-desktop-restore-and-revert ()
+  "A chat buffer saved by `desktop-save-mode' comes back, loaded by `revert-buffer'."
+  (chatd-test-with-daemon nil
+    (let* ((buffer (chatd-new))
+           (misc (progn (chatd-test-send buffer "one")
+                        (with-current-buffer buffer
+                          (funcall desktop-save-buffer default-directory)))))
+      (should (eq (cdr (assq 'chatd-chat-mode desktop-buffer-mode-handlers))
+                  'chatd-desktop-restore))
+      (chatd-test-kill-daemon)
+      (kill-buffer buffer)
+      (setq buffer (chatd-desktop-restore nil "*chatd: one*" misc))
+      (with-current-buffer buffer
+        (should (string-search "(not loaded)" (chatd--header-line)))
+        (should (equal chatd--workspace (cadr misc)))
+        (revert-buffer)
+        (should (string-search "echo/echo-1" (chatd--header-line))))
+      (should (equal (chatd-test-text buffer) "You\none\n\necho-1\n[1] one"))
+      (chatd-test-send buffer "two")
+      (should (string-suffix-p "[1] one\n\nYou\ntwo\n\necho-1\n[2] two"
+                               (chatd-test-text buffer))))))
+
 ;; Run by test_emacs.py when the daemon has `serve --stdio --shared'.
 (ert-deftest chatd-test-shared-daemon-restart ()
   "Through the shared forwarder: the socket daemon killed idle and mid-turn."
