@@ -24,7 +24,8 @@ codes, and only the CLI turns them into exit statuses. Messages never contain se
     │   ├── ProviderUnavailable     unknown provider, or its credentials are missing
     │   ├── ProviderMismatch        snapshot written by another provider
     │   ├── PersistenceUnsupported  provider keeps no state chatd can save
-    │   └── ProviderFailure         the provider's API failed (status, retryable, request id)
+    │   ├── ProviderFailure         the provider's API failed (status, retryable, request id)
+    │   └── InvalidAnswer           a chat/ask answer did not match its schema, twice
     └── InvalidParams               a request's parameters are wrong (names the field)
 """
 
@@ -217,6 +218,21 @@ class ProviderFailure(ProviderError):
         if self.request_id is not None:
             fields["requestId"] = self.request_id
         return fields
+
+
+class InvalidAnswer(ProviderError):
+    reason = "invalid_answer"
+
+    def __init__(self, *, provider: str, errors: list[str]) -> None:
+        super().__init__(
+            f"{provider} did not answer with JSON matching the schema, even when asked again: "
+            + "; ".join(errors[:3])
+        )
+        self.provider = provider
+        self.errors = errors
+
+    def details(self) -> dict[str, Any]:
+        return {"provider": self.provider, "errors": self.errors}
 
 
 class InvalidParams(ChatdError):

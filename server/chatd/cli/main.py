@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from chatd.cli.ask import ask
 from chatd.cli.common import fail, settings_from_context
 from chatd.cli.store import key, store
 from chatd.errors import ChatdError
@@ -37,6 +38,7 @@ def cli(config: Path | None) -> None:
 
 cli.add_command(store)
 cli.add_command(key)
+cli.add_command(ask)
 
 
 @cli.command()

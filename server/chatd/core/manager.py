@@ -20,6 +20,7 @@ from typing import Any
 import anyio
 
 from chatd.config import Settings
+from chatd.core.answers import AnswerFormat
 from chatd.core.providers import ProviderPool
 from chatd.core.providers.base import Conversation, Provider, TranscriptItem, Usage
 from chatd.core.providers.transcript import conversion_warnings
@@ -119,15 +120,18 @@ class SessionManager:
         message: str,
         *,
         on_session: Callable[[Session], None] | None = None,
+        answer: AnswerFormat | None = None,
+        record: bool = True,
     ) -> TurnResult:
-        """Run a turn (in a new default session without an id), then autosave.
+        """Run a turn (in a new default session without an id), then autosave; with
+        ``answer``, a ``chat/ask`` (``record`` false keeps it out of the history).
 
         ``on_session`` sees the session before the turn starts, to subscribe to its events.
         """
         session = await (self.new_session() if session_id is None else self.get(session_id))
         if on_session is not None:
             on_session(session)
-        return await session.run_turn(message, self._autosave)
+        return await session.run_turn(message, self._autosave, answer=answer, record=record)
 
     async def save(self, session_id: str, *, fork: bool = False) -> Snapshot:
         """:raises PersistenceUnsupported, StoreConflict:"""

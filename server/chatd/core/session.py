@@ -17,6 +17,8 @@ from enum import Enum
 
 import anyio
 
+from chatd.core.answers import AnswerFormat
+from chatd.core.ask import Ask, AskOutcome
 from chatd.core.events import StatusChanged, TurnEvent
 from chatd.core.providers.base import Conversation, Provider, Usage
 from chatd.core.store.base import Snapshot
@@ -91,23 +93,36 @@ class Session:
         for listener in list(self.listeners):
             listener(self.id, self.seq, event)
 
-    async def run_turn(self, message: str, autosave: Autosave) -> TurnResult:
-        """Run one turn, then ``autosave``; cancellation of any kind gives ``cancelled``.
+    async def run_turn(
+        self,
+        message: str,
+        autosave: Autosave,
+        *,
+        answer: AnswerFormat | None = None,
+        record: bool = True,
+    ) -> TurnResult:
+        """Run one turn (a ``chat/ask`` with ``answer``), then ``autosave``; cancellation of
+        any kind gives ``cancelled``. An unrecorded ask leaves the conversation as it was.
 
         The turn ends (state idle, ``wait_idle`` returns) only once the save is done, so
         nothing else saves this session at the same time.
 
         :raises SessionBusy: a turn is already running.
         :raises ProviderFailure: the provider failed; history is as before the turn.
+        :raises InvalidAnswer: the ask's answer did not match its schema, even asked again.
         """
         self._begin_turn()
-        turn = Turn(
-            self.provider,
-            self.conversation,
-            self.tools,
-            self.emit,
-            max_steps=self.provider.settings.max_steps,
-        )
+        turn: Turn | Ask
+        if answer is not None:
+            turn = Ask(self.provider, self.conversation, self.emit, answer=answer, record=record)
+        else:
+            turn = Turn(
+                self.provider,
+                self.conversation,
+                self.tools,
+                self.emit,
+                max_steps=self.provider.settings.max_steps,
+            )
         scope = self._scope = anyio.CancelScope()
         try:
             with scope:
@@ -122,10 +137,11 @@ class Session:
             raise
         if turn.cancelled_outcome is not None:
             outcome = turn.cancelled_outcome
-        if self.title is None:
-            self.title = _title_from(message)
         self.usage += outcome.usage
-        self.dirty = True
+        if not isinstance(outcome, AskOutcome) or outcome.recorded:
+            if self.title is None:
+                self.title = _title_from(message)
+            self.dirty = True
         with anyio.CancelScope(shield=True):
             save_error = await autosave(self)
         state = "cancelled" if outcome.stop_reason == "cancelled" else "idle"

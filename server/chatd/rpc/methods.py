@@ -8,6 +8,7 @@ import chatd
 from chatd.core.manager import history_page
 from chatd.core.session import Session
 from chatd.rpc import params as p
+from chatd.rpc.ask import AskMethods
 from chatd.rpc.results import (
     PROTOCOL_VERSION,
     provider_json,
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from chatd.rpc.server import Connection, Handler, ServerContext
 
 
-class Methods:
+class Methods(AskMethods):
     def __init__(self, context: ServerContext, connection: Connection) -> None:
         self.context = context
         self.manager = context.manager
@@ -36,6 +37,7 @@ class Methods:
             "daemon/status": self.daemon_status,
             "chat/new": self.chat_new,
             "chat/send": self.chat_send,
+            "chat/ask": self.chat_ask,
             "chat/save": self.chat_save,
             "chat/restore": self.chat_restore,
             "chat/history": self.chat_history,

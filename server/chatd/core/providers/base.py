@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from chatd.config import ProviderSettings
+from chatd.core.answers import AnswerFormat
 from chatd.core.events import TurnEvent
 from chatd.core.store.base import ToolSpec
 from chatd.errors import CorruptSnapshot
@@ -78,6 +79,8 @@ class Conversation:
     tools: tuple[ToolSpec, ...] = ()
     state: dict[str, Any] = field(default_factory=dict)
     """Provider-private, memory-only state (claude-local's CLI session id)."""
+    answer: AnswerFormat | None = None
+    """Set for a ``chat/ask`` step: answer with JSON matching this schema, use no tools."""
 
 
 @dataclass(frozen=True, slots=True)

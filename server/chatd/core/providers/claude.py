@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from chatd.core.answers import ANSWER_TOOL_DESCRIPTION
 from chatd.core.events import TextDelta, ThinkingDelta, ToolCallRequested, ToolCallStarted
 from chatd.core.providers.base import (
     Conversation,
@@ -181,7 +182,17 @@ class ClaudeProvider(RemoteProvider["AsyncAnthropic"]):
                 }
                 for tool in conversation.tools
             ]
-        if self.settings.thinking_budget:
+        if conversation.answer is not None:  # chat/ask: the answer is this tool's input
+            answer = conversation.answer
+            request["tools"] = [
+                {
+                    "name": answer.name,
+                    "description": ANSWER_TOOL_DESCRIPTION,
+                    "input_schema": answer.wire_schema,
+                }
+            ]
+            request["tool_choice"] = {"type": "tool", "name": answer.name}
+        elif self.settings.thinking_budget:  # the API refuses thinking with a forced tool
             budget = self.settings.thinking_budget
             request["thinking"] = {"type": "enabled", "budget_tokens": budget}
             request["max_tokens"] += budget  # max_tokens counts thinking; keep room to answer

@@ -154,6 +154,8 @@ class ClaudeLocalProvider(Provider):
         session = conversation.state.get(SESSION_KEY)
         if session:
             args += ["--resume", str(session)]
+        if conversation.answer is not None:
+            args += ["--json-schema", json.dumps(conversation.answer.wire_schema)]
         return args
 
 
@@ -266,6 +268,8 @@ class _Run:
             raise self._failure(provider, returncode, final)
         text = final.get("result")
         text = text if isinstance(text, str) else "\n\n".join(self.texts)
+        if "structured_output" in final:  # the answer to --json-schema
+            text = json.dumps(final["structured_output"])
         stop = final.get("stop_reason")
         raw_usage = final.get("usage")
         usage = usage_of(raw_usage) if isinstance(raw_usage, dict) else Usage()

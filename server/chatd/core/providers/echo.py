@@ -1,5 +1,8 @@
 """The offline ``echo`` provider: replies ``[N] <message>``, N = user messages so far.
 
+Asked for a structured answer (``chat/ask``), it replies a deterministic value of the
+schema's shape (``core.answers.example_value``) as JSON text.
+
 It needs no key and no network, streams its reply in a few deltas (pausing
 ``echo_delay_ms`` between them so tests can hold a turn open), and persists like a real
 provider, so a reply of ``[3] …`` after a restart proves the history survived.
@@ -7,12 +10,14 @@ provider, so a reply of ``[3] …`` after a restart proves the history survived.
 
 from __future__ import annotations
 
+import json
 from operator import itemgetter
 from typing import Any, ClassVar
 
 import anyio
 
 from chatd.config import ProviderSettings
+from chatd.core.answers import example_value
 from chatd.core.events import TextDelta
 from chatd.core.providers.base import (
     Conversation,
@@ -46,6 +51,8 @@ class EchoProvider(Provider):
         history = conversation.history
         user_turns = sum(map("user".__eq__, map(itemgetter("role"), history)))
         reply = f"[{user_turns}] {history[-1]['content']}"
+        if conversation.answer is not None:
+            reply = json.dumps(example_value(conversation.answer.wire_schema))
         size = max(1, -(-len(reply) // DELTAS_PER_REPLY))
         for start in range(0, len(reply), size):
             if start and self.delay_s:

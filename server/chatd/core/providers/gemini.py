@@ -202,7 +202,10 @@ class GeminiProvider(RemoteProvider[_Clients]):
             thinking = types.ThinkingConfig(
                 thinking_budget=self.settings.thinking_budget, include_thoughts=True
             )
+        answer = conversation.answer
         return types.GenerateContentConfig(
+            response_mime_type="application/json" if answer else None,
+            response_json_schema=answer.wire_schema if answer else None,
             system_instruction=conversation.system_prompt or None,
             max_output_tokens=self.max_tokens,
             tools=[types.Tool(function_declarations=declarations)] if declarations else None,

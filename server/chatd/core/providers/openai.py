@@ -185,6 +185,12 @@ class OpenAIProvider(RemoteProvider["AsyncOpenAI"]):
                 }
                 for tool in conversation.tools
             ]
+        if conversation.answer is not None:  # chat/ask: for this request only
+            answer = conversation.answer
+            request["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": answer.name, "schema": answer.wire_schema, "strict": True},
+            }
         return request
 
     def _stream_error(self, error: dict[str, Any]) -> ProviderFailure:
