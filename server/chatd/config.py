@@ -126,6 +126,8 @@ class Settings:
     providers: Mapping[str, ProviderSettings]
     default_provider: str
     config_path: Path | None = None
+    fallback: tuple[str, ...] = ()
+    """``[fallback] providers``: the chain of sessions whose provider is its first entry."""
 
 
 def default_config_path() -> Path:
@@ -165,6 +167,7 @@ def load_settings(
     daemon = _daemon_settings(table.sub("daemon"), env)
     providers = _provider_settings(table.sub("providers"), env)
     configured_default = table.get("default_provider", str)
+    fallback = _fallback_chain(table.sub("fallback"), providers)
     default = env.get("CHATD_PROVIDER") or configured_default
     table.reject_unknown()
     return Settings(
@@ -173,6 +176,7 @@ def load_settings(
         providers=providers,
         default_provider=_choose_default(default, providers),
         config_path=path if document else None,
+        fallback=fallback,
     )
 
 
@@ -311,6 +315,18 @@ def _one_provider(name: str, table: _Table, env: Mapping[str, str]) -> ProviderS
             f"providers.{name}: an openai-compatible provider needs base_url and model"
         )
     return settings
+
+
+def _fallback_chain(table: _Table, providers: Mapping[str, ProviderSettings]) -> tuple[str, ...]:
+    names = table.get("providers", list) or []
+    table.reject_unknown()
+    for name in names:
+        if not isinstance(name, str) or name not in providers:
+            raise ConfigError(
+                f"fallback.providers: {name!r} is not a configured provider; "
+                f"known providers: {', '.join(providers)}"
+            )
+    return tuple(dict.fromkeys(names))
 
 
 def _choose_default(configured: str | None, providers: Mapping[str, ProviderSettings]) -> str:

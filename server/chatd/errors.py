@@ -202,12 +202,15 @@ class ProviderFailure(ProviderError):
         status: int | None = None,
         retryable: bool = False,
         request_id: str | None = None,
+        cause: str | None = None,
     ) -> None:
         super().__init__(message)
         self.provider = provider
         self.status = status
         self.retryable = retryable
         self.request_id = request_id
+        self.cause = cause
+        """Without a status: ``network`` or ``timeout`` (what a fallback chain acts on)."""
 
     def details(self) -> dict[str, Any]:
         fields: dict[str, Any] = {

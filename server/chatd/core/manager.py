@@ -21,6 +21,7 @@ import anyio
 
 from chatd.config import Settings
 from chatd.core.answers import AnswerFormat
+from chatd.core.fallback import SNAPSHOT_KEY, FallbackChain, chain_for
 from chatd.core.providers import ProviderPool
 from chatd.core.providers.base import Conversation, Provider, TranscriptItem, Usage
 from chatd.core.providers.transcript import conversion_warnings
@@ -73,10 +74,15 @@ class SessionManager:
         title: str | None = None,
         metadata: dict[str, str] | None = None,
         ephemeral: bool = False,
+        fallback: list[str] | None = None,
     ) -> Session:
-        """:raises ProviderUnavailable: unknown provider, or its key is missing."""
+        """:raises ProviderUnavailable: unknown provider (also in ``fallback``), or its key is
+        missing."""
         adapter = self.providers.get(provider or self.settings.default_provider)
         await adapter.ready()
+        chain = chain_for(adapter.name, self.settings.fallback, fallback)
+        for name in chain.providers:
+            self.providers.get(name)
         conversation = Conversation(
             model=model or adapter.model,
             system_prompt=system_prompt,
@@ -92,6 +98,8 @@ class SessionManager:
             title=title,
             metadata=metadata,
             ephemeral=ephemeral,
+            fallback=chain,
+            resolve=self.providers.get,
         )
         self.sessions[session.id] = session
         return session
@@ -327,9 +335,19 @@ class SessionManager:
             revision=snapshot.revision,
             usage=Usage.from_dict(snapshot.usage),
             ephemeral=ephemeral,
+            fallback=self._chain_of(snapshot, provider),
+            resolve=self.providers.get,
         )
         self.sessions[session.id] = session
         return session
+
+    def _chain_of(self, snapshot: Snapshot, provider: Provider) -> FallbackChain:
+        """The chain the snapshot recorded, if it still names ``provider``; else the
+        configured one."""
+        chain = FallbackChain.from_json(snapshot.extra.get(SNAPSHOT_KEY))
+        if chain is not None and provider.name in chain.providers:
+            return FallbackChain(chain.providers, chain.providers.index(provider.name))
+        return chain_for(provider.name, self.settings.fallback, None)
 
     def _drop(self, session: Session) -> None:
         session.close()

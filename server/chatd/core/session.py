@@ -9,22 +9,34 @@ rolled back). Every event is numbered per session (``seq``) and handed to every 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
+from typing import Any
 
 import anyio
 
 from chatd.core.answers import AnswerFormat
 from chatd.core.ask import Ask, AskOutcome
-from chatd.core.events import StatusChanged, TurnEvent
-from chatd.core.providers.base import Conversation, Provider, Usage
+from chatd.core.events import ProviderFallback, StatusChanged, TurnEvent
+from chatd.core.fallback import (
+    SNAPSHOT_KEY,
+    FallbackChain,
+    OutputWatch,
+    fallback_reason,
+    log_failover,
+    move_history,
+)
+from chatd.core.providers.base import Conversation, Emit, Provider, Usage
 from chatd.core.store.base import Snapshot
 from chatd.core.tools import ToolRegistry
 from chatd.core.turns import Turn, TurnOutcome
-from chatd.errors import ChatdError, SessionBusy, SessionNotFound
+from chatd.errors import ChatdError, ProviderFailure, SessionBusy, SessionNotFound
+
+log = logging.getLogger(__name__)
 
 Listener = Callable[[str, int, TurnEvent], None]
 """Called with (session id, seq, event); must not block."""
@@ -38,6 +50,8 @@ class TurnResult:
     session: Session
     outcome: TurnOutcome
     save_error: ChatdError | None = None
+    fallback: ProviderFallback | None = None
+    """Set when the turn moved provider: from the one it started on to the one that answered."""
 
 
 TITLE_LENGTH = 60
@@ -64,6 +78,8 @@ class Session:
         revision: int = 0,
         usage: Usage | None = None,
         ephemeral: bool = False,
+        fallback: FallbackChain | None = None,
+        resolve: Callable[[str], Provider] | None = None,
     ) -> None:
         self.id = session_id
         self.provider = provider
@@ -75,6 +91,8 @@ class Session:
         self.revision = revision
         self.usage = usage or Usage()
         self.ephemeral = ephemeral
+        self.fallback = fallback or FallbackChain((provider.name,))
+        self._resolve = resolve
         self.state = SessionState.IDLE
         self.dirty = False
         self.seq = 0
@@ -112,21 +130,21 @@ class Session:
         :raises InvalidAnswer: the ask's answer did not match its schema, even asked again.
         """
         self._begin_turn()
-        turn: Turn | Ask
-        if answer is not None:
-            turn = Ask(self.provider, self.conversation, self.emit, answer=answer, record=record)
-        else:
-            turn = Turn(
-                self.provider,
-                self.conversation,
-                self.tools,
-                self.emit,
-                max_steps=self.provider.settings.max_steps,
-            )
+        started_on, moved = self.provider.name, None
         scope = self._scope = anyio.CancelScope()
         try:
             with scope:
-                outcome = await turn.run(message)
+                while True:
+                    watch = OutputWatch(self.emit)
+                    turn = self._turn(watch, answer, record)
+                    try:
+                        outcome = await turn.run(message)
+                        break
+                    except ProviderFailure as exc:
+                        reason = await self._fall_back(exc, watch)
+                        if reason is None:
+                            raise
+                        moved = ProviderFallback(started_on, self.provider.name, reason)
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if current is not None:  # our caller was cancelled: answer it, don't die
@@ -146,7 +164,37 @@ class Session:
             save_error = await autosave(self)
         state = "cancelled" if outcome.stop_reason == "cancelled" else "idle"
         self._end_turn(StatusChanged(state, outcome.stop_reason))
-        return TurnResult(self, outcome, save_error)
+        return TurnResult(self, outcome, save_error, moved)
+
+    def _turn(self, emit: Emit, answer: AnswerFormat | None, record: bool) -> Turn | Ask:
+        if answer is not None:
+            return Ask(self.provider, self.conversation, emit, answer=answer, record=record)
+        max_steps = self.provider.settings.max_steps
+        return Turn(self.provider, self.conversation, self.tools, emit, max_steps=max_steps)
+
+    async def _fall_back(self, failure: ProviderFailure, watch: OutputWatch) -> str | None:
+        """Move to the next available provider of the chain if ``failure`` allows it; the
+        coarse reason if it moved."""
+        reason = fallback_reason(failure)
+        if reason is None or watch.output or self._resolve is None:
+            return None
+        chain = self.fallback
+        for position in range(chain.position + 1, len(chain.providers)):
+            try:
+                target = self._resolve(chain.providers[position])
+                await target.ready()
+            except ChatdError as exc:
+                log.info("fallback skips %s: %s", chain.providers[position], exc.reason)
+                continue
+            source = self.provider
+            self.conversation.history = await move_history(source, target, self.conversation)
+            self.conversation.model = target.model
+            self.conversation.state.clear()
+            self.provider, chain.position, self.dirty = target, position, True
+            log_failover(source.name, target.name, reason)
+            self.emit(ProviderFallback(source.name, target.name, reason))
+            return reason
+        return None
 
     def cancel(self) -> bool:
         """Cancel the running turn, if any; the turn's request answers ``cancelled``."""
@@ -166,7 +214,11 @@ class Session:
         """This conversation as the store saves it (a fork passes a new id and revision 0)."""
         now = datetime.now(UTC)
         provider = self.provider
-        extra = {"endpoint": provider.name} if provider.name != provider.kind else {}
+        extra: dict[str, Any] = (
+            {"endpoint": provider.name} if provider.name != provider.kind else {}
+        )
+        if len(self.fallback.providers) > 1:
+            extra[SNAPSHOT_KEY] = self.fallback.as_json()
         return Snapshot(
             id=snapshot_id or self.id,
             provider=provider.kind,

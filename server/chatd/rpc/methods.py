@@ -84,6 +84,7 @@ class Methods(AskMethods):
             title=args.title,
             metadata=args.metadata,
             ephemeral=args.ephemeral,
+            fallback=args.fallback,
         )
         return self._attached(session)
 

@@ -44,6 +44,7 @@ class ChatNewParams:
     title: str | None = None
     metadata: dict[str, str] | None = None
     ephemeral: bool = False
+    fallback: list[str] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -92,7 +92,10 @@ class ClaudeLocalProvider(Provider):
                 returncode = await _execute(args, _prompt(conversation), run)
         except TimeoutError:
             raise ProviderFailure(
-                f"{self.name}: the CLI did not finish in time", provider=self.name, retryable=True
+                f"{self.name}: the CLI did not finish in time",
+                provider=self.name,
+                retryable=True,
+                cause="timeout",
             ) from None
         except OSError as exc:
             raise ProviderFailure(
