@@ -25,6 +25,9 @@ DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
 DEFAULT_IDLE_EVICT_S = 600.0
 """Ten minutes without a turn: the session is saved already, so memory can be given back."""
 
+DEFAULT_ATTACHMENT_BYTES = 20 * 1024 * 1024
+"""Per attachment: about what the APIs take inline."""
+
 DEFAULT_MAX_STEPS = 20
 """Model calls per turn in the tool loop; a looping model ends with stopReason max_steps."""
 
@@ -73,6 +76,13 @@ class StoreSettings:
     """From CHATD_STORE_KEY_FILE or the config's store.key_file; must be mode 0600."""
     use_keyring: bool = False
     """Look the key up in the OS keyring (service "chatd", user "store-key")."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttachmentSettings:
+    max_bytes: int = DEFAULT_ATTACHMENT_BYTES
+    allowed_dirs: tuple[Path, ...] = ()
+    """Where ``{path}`` attachments may be read, beside the session's workspace."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -128,6 +138,7 @@ class Settings:
     config_path: Path | None = None
     fallback: tuple[str, ...] = ()
     """``[fallback] providers``: the chain of sessions whose provider is its first entry."""
+    attachments: AttachmentSettings = AttachmentSettings()
 
 
 def default_config_path() -> Path:
@@ -168,6 +179,7 @@ def load_settings(
     providers = _provider_settings(table.sub("providers"), env)
     configured_default = table.get("default_provider", str)
     fallback = _fallback_chain(table.sub("fallback"), providers)
+    attachments = _attachment_settings(table.sub("attachments"))
     default = env.get("CHATD_PROVIDER") or configured_default
     table.reject_unknown()
     return Settings(
@@ -177,6 +189,7 @@ def load_settings(
         default_provider=_choose_default(default, providers),
         config_path=path if document else None,
         fallback=fallback,
+        attachments=attachments,
     )
 
 
@@ -327,6 +340,19 @@ def _fallback_chain(table: _Table, providers: Mapping[str, ProviderSettings]) ->
                 f"known providers: {', '.join(providers)}"
             )
     return tuple(dict.fromkeys(names))
+
+
+def _attachment_settings(table: _Table) -> AttachmentSettings:
+    max_bytes = table.get("max_bytes", int) or DEFAULT_ATTACHMENT_BYTES
+    dirs = table.get("allowed_dirs", list) or []
+    table.reject_unknown()
+    if not all(isinstance(item, str) and item for item in dirs):
+        raise ConfigError("attachments.allowed_dirs must be a list of directory paths")
+    if max_bytes < 1:
+        raise ConfigError("attachments.max_bytes must be positive")
+    return AttachmentSettings(
+        max_bytes=max_bytes, allowed_dirs=tuple(Path(item).expanduser() for item in dirs)
+    )
 
 
 def _choose_default(configured: str | None, providers: Mapping[str, ProviderSettings]) -> str:

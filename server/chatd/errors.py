@@ -15,6 +15,7 @@ codes, and only the CLI turns them into exit statuses. Messages never contain se
     │   │   └── NotEncrypted        a plaintext file met an encrypted store
     │   ├── SnapshotUnreadable      the file exists but cannot be read (permissions, not a file)
     │   ├── CorruptSnapshot         unreadable JSON, wrong shape, id not matching file name
+    │   │   └── MediaMissing        a media blob the snapshot refers to is not in the store
     │   ├── UnsupportedVersion      written by a newer chatd
     │   └── StoreConflict           saved over a revision someone else already replaced
     ├── SessionError
@@ -27,6 +28,8 @@ codes, and only the CLI turns them into exit statuses. Messages never contain se
     │   ├── ProviderFailure         the provider's API failed (status, retryable, request id)
     │   └── InvalidAnswer           a chat/ask answer did not match its schema, twice
     └── InvalidParams               a request's parameters are wrong (names the field)
+        ├── MediaRejected           an attachment is empty, too big, of no allowed type
+        └── MediaUnsupported        the provider takes no attachments of that type
 """
 
 from __future__ import annotations
@@ -89,6 +92,17 @@ class SnapshotUnreadable(StoreError):
 
 class CorruptSnapshot(StoreError):
     reason = "snapshot_corrupt"
+
+
+class MediaMissing(CorruptSnapshot):
+    reason = "media_missing"
+
+    def __init__(self, message: str, *, digest: str) -> None:
+        super().__init__(message)
+        self.digest = digest
+
+    def details(self) -> dict[str, Any]:
+        return {"sha256": self.digest}
 
 
 class UnsupportedVersion(StoreError):
@@ -247,3 +261,21 @@ class InvalidParams(ChatdError):
 
     def details(self) -> dict[str, Any]:
         return {} if self.field is None else {"field": self.field}
+
+
+class MediaRejected(InvalidParams):
+    """Raised before any network call; ``index`` is the attachment's position."""
+
+    reason = "media_rejected"
+
+    def __init__(self, message: str, *, index: int | None = None) -> None:
+        super().__init__(message, field="attachments")
+        self.index = index
+
+    def details(self) -> dict[str, Any]:
+        found = super().details()
+        return found if self.index is None else {**found, "index": self.index}
+
+
+class MediaUnsupported(MediaRejected):
+    reason = "media_unsupported"

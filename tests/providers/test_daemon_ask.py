@@ -7,6 +7,7 @@ import json
 import pytest
 
 from chatd_client import RpcError
+from tests.fakes.media import PNG, ZIP, b64
 from tests.fakes.provider_server import FakeProviderServer, Reply
 from tests.fakes.wire_checks import problems
 from tests.integration.conftest import DaemonEnv
@@ -31,12 +32,18 @@ async def test_an_invalid_schema_is_invalid_params_before_any_provider_call(
             await client.request("chat/ask", {**params, "schema": [1]})
         with pytest.raises(RpcError) as bad_name:
             await client.request("chat/ask", {**params, "schema": PERSON, "schemaName": "a b"})
+        with pytest.raises(RpcError) as bad_media:
+            attachments = [{"data": b64(PNG)}, {"data": b64(ZIP)}]
+            await client.request(
+                "chat/ask", {**params, "schema": PERSON, "attachments": attachments}
+            )
     finally:
         await client.close()
 
     for failed, field in ((bad_type, "schema"), (not_object, "schema"), (bad_name, "schemaName")):
         assert failed.value.code == -32602
         assert failed.value.data == {"reason": "invalid_params", "field": field}
+    assert bad_media.value.data == {"reason": "media_rejected", "field": "attachments", "index": 1}
     assert fake_server.requests == []
 
 

@@ -15,6 +15,7 @@ import click
 
 from chatd.cli.ask import ask
 from chatd.cli.common import fail, settings_from_context
+from chatd.cli.media import ATTACH_OPTION, attachment_params, gc
 from chatd.cli.store import key, store
 from chatd.errors import ChatdError
 
@@ -39,6 +40,7 @@ def cli(config: Path | None) -> None:
 cli.add_command(store)
 cli.add_command(key)
 cli.add_command(ask)
+store.add_command(gc)
 
 
 @cli.command()
@@ -74,6 +76,7 @@ def serve(stdio: bool, socket_path: str | None) -> None:
 @click.option("--provider", "-p", help="Provider of a new conversation.")
 @click.option("--model", "-m", envvar="CHATD_MODEL", help="Model of a new conversation.")
 @click.option("--system", "system_prompt", default="", help="System prompt of a new conversation.")
+@ATTACH_OPTION
 def send(
     message: str,
     session_id: str | None,
@@ -81,6 +84,7 @@ def send(
     provider: str | None,
     model: str | None,
     system_prompt: str,
+    attach: tuple[Path, ...],
 ) -> None:
     """Send MESSAGE ('-' reads stdin) and print the streamed reply.
 
@@ -93,6 +97,7 @@ def send(
         raise click.UsageError("--provider, --model and --system apply to new conversations only")
     hint = NO_KEY_HINT.format(config=settings.config_path or "the config file")
     conversation = _Conversation(session_id, continue_last, provider, model, system_prompt)
+    conversation.attachments = attachment_params(attach)
     asyncio.run(conversation.send(settings.daemon.socket_path, message, hint))
 
 
@@ -142,6 +147,7 @@ class _Conversation:
         self.session_id = session_id
         self.continue_last = continue_last
         self.new_params = {"provider": provider, "model": model, "systemPrompt": system_prompt}
+        self.attachments: list[dict[str, str]] = []
 
     async def send(self, socket_path: Path, message: str, hint: str) -> None:
         from chatd_client import Client
@@ -150,9 +156,10 @@ class _Conversation:
             info = await client.initialize("chatd-cli")
             client.on_notification(_print_text_updates)
             session_id = await self._session(client)
-            result = await client.request(
-                "chat/send", {"sessionId": session_id, "message": message}
-            )
+            params: dict[str, Any] = {"sessionId": session_id, "message": message}
+            if self.attachments:
+                params["attachments"] = self.attachments
+            result = await client.request("chat/send", params)
         click.echo()
         click.echo(f"session {result['sessionId']}", err=True)
         if result.get("saveError"):

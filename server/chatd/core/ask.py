@@ -11,12 +11,14 @@ call events are not streamed (the result carries the value); reasoning is.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import anyio
 
 from chatd.core.answers import AnswerFormat
+from chatd.core.attachments import Attachment
 from chatd.core.events import ThinkingDelta, TurnEvent
 from chatd.core.providers.base import Conversation, Emit, Provider, StepResult, ToolResult, Usage
 from chatd.core.turns import TurnOutcome
@@ -54,11 +56,12 @@ class Ask:
         self.cancelled_outcome: AskOutcome | None = None
         self._emit = emit
 
-    async def run(self, message: str) -> AskOutcome:
+    async def run(self, message: str, attachments: Sequence[Attachment] = ()) -> AskOutcome:
         provider, real = self.provider, self.conversation
+        question = provider.user_message(message, attachments)
         scratch = replace(
             real,
-            history=[*real.history, provider.user_message(message)],
+            history=[*real.history, question],
             tools=(),
             state=dict(real.state),
             answer=self.answer,
@@ -73,7 +76,7 @@ class Ask:
             raise
         if errors:
             raise InvalidAnswer(provider=provider.name, errors=errors)
-        return self._accept(message, value, result, scratch)
+        return self._accept(question, value, result, scratch)
 
     async def _attempt(self, scratch: Conversation) -> tuple[StepResult, Any, list[str]]:
         result = await self.provider.step(scratch, self._reasoning_only)
@@ -91,15 +94,11 @@ class Ask:
             scratch.history += [*result.messages, self.provider.user_message(text)]
 
     def _accept(
-        self, message: str, value: Any, result: StepResult, scratch: Conversation
+        self, question: Any, value: Any, result: StepResult, scratch: Conversation
     ) -> AskOutcome:
         text = json.dumps(value, ensure_ascii=False)
         if self.record:
-            provider = self.provider
-            self.conversation.history += [
-                provider.user_message(message),
-                provider.assistant_message(text),
-            ]
+            self.conversation.history += [question, self.provider.assistant_message(text)]
             self.conversation.state.update(scratch.state)
         stop = "end_turn" if result.stop_reason == "tool_use" else result.stop_reason
         return AskOutcome(text, stop, self.usage, value=value, recorded=self.record)

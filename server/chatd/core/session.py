@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -21,6 +21,7 @@ import anyio
 
 from chatd.core.answers import AnswerFormat
 from chatd.core.ask import Ask, AskOutcome
+from chatd.core.attachments import Attachment
 from chatd.core.events import ProviderFallback, StatusChanged, TurnEvent
 from chatd.core.fallback import (
     SNAPSHOT_KEY,
@@ -54,6 +55,9 @@ class TurnResult:
     """Set when the turn moved provider: from the one it started on to the one that answered."""
 
 
+WORKSPACE_KEY = "workspace"
+"""The snapshot key of the session's workspace; the reference ignores it."""
+
 TITLE_LENGTH = 60
 """Long enough to recognise a conversation in a list, short enough for one table cell."""
 
@@ -80,6 +84,7 @@ class Session:
         ephemeral: bool = False,
         fallback: FallbackChain | None = None,
         resolve: Callable[[str], Provider] | None = None,
+        workspace: str | None = None,
     ) -> None:
         self.id = session_id
         self.provider = provider
@@ -93,6 +98,8 @@ class Session:
         self.ephemeral = ephemeral
         self.fallback = fallback or FallbackChain((provider.name,))
         self._resolve = resolve
+        self.workspace = workspace
+        """The directory ``{path}`` attachments may be read from (``chat/new``)."""
         self.state = SessionState.IDLE
         self.dirty = False
         self.seq = 0
@@ -118,6 +125,7 @@ class Session:
         *,
         answer: AnswerFormat | None = None,
         record: bool = True,
+        attachments: Sequence[Attachment] = (),
     ) -> TurnResult:
         """Run one turn (a ``chat/ask`` with ``answer``), then ``autosave``; cancellation of
         any kind gives ``cancelled``. An unrecorded ask leaves the conversation as it was.
@@ -138,10 +146,10 @@ class Session:
                     watch = OutputWatch(self.emit)
                     turn = self._turn(watch, answer, record)
                     try:
-                        outcome = await turn.run(message)
+                        outcome = await turn.run(message, attachments)
                         break
                     except ProviderFailure as exc:
-                        reason = await self._fall_back(exc, watch)
+                        reason = await self._fall_back(exc, watch, attachments)
                         if reason is None:
                             raise
                         moved = ProviderFallback(started_on, self.provider.name, reason)
@@ -172,7 +180,9 @@ class Session:
         max_steps = self.provider.settings.max_steps
         return Turn(self.provider, self.conversation, self.tools, emit, max_steps=max_steps)
 
-    async def _fall_back(self, failure: ProviderFailure, watch: OutputWatch) -> str | None:
+    async def _fall_back(
+        self, failure: ProviderFailure, watch: OutputWatch, attachments: Sequence[Attachment]
+    ) -> str | None:
         """Move to the next available provider of the chain if ``failure`` allows it; the
         coarse reason if it moved."""
         reason = fallback_reason(failure)
@@ -185,6 +195,9 @@ class Session:
                 await target.ready()
             except ChatdError as exc:
                 log.info("fallback skips %s: %s", chain.providers[position], exc.reason)
+                continue
+            if any(item.mime_type not in target.media_types for item in attachments):
+                log.info("fallback skips %s: it takes not all the attachments", target.name)
                 continue
             source = self.provider
             self.conversation.history = await move_history(source, target, self.conversation)
@@ -219,6 +232,8 @@ class Session:
         )
         if len(self.fallback.providers) > 1:
             extra[SNAPSHOT_KEY] = self.fallback.as_json()
+        if self.workspace:
+            extra[WORKSPACE_KEY] = self.workspace
         return Snapshot(
             id=snapshot_id or self.id,
             provider=provider.kind,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from chatd.core.answers import answer_format
 from chatd.core.ask import AskOutcome
+from chatd.core.attachments import AttachmentInput
 from chatd.core.session import TurnResult
 from chatd.rpc import params as p
 from chatd.rpc.results import turn_json
@@ -23,6 +24,7 @@ class ChatAskParams:
     schema: Any
     schema_name: str | None = None
     record: bool = True
+    attachments: tuple[AttachmentInput, ...] = ()
 
 
 class AskMethods:
@@ -39,6 +41,7 @@ class AskMethods:
             on_session=self.connection.attach,
             answer=answer,
             record=args.record,
+            attachments=args.attachments,
         )
         return ask_json(result)
 

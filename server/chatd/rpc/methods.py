@@ -85,14 +85,19 @@ class Methods(AskMethods):
             metadata=args.metadata,
             ephemeral=args.ephemeral,
             fallback=args.fallback,
+            workspace=args.workspace,
         )
         return self._attached(session)
 
     async def chat_send(self, params: Any) -> dict[str, Any]:
         """Run one turn; updates stream as ``chat/update`` before this answer."""
         args = p.structure(params, p.ChatSendParams)
-        attach = self.connection.attach
-        result = await self.manager.send(args.session_id, args.message, on_session=attach)
+        result = await self.manager.send(
+            args.session_id,
+            args.message,
+            on_session=self.connection.attach,
+            attachments=args.attachments,
+        )
         return turn_json(result)
 
     async def chat_save(self, params: Any) -> dict[str, Any]:

@@ -85,6 +85,10 @@ def transcript_json(item: TranscriptItem) -> dict[str, Any]:
     return {
         "role": item.role,
         "text": item.text,
+        "attachments": [
+            {"name": media.name, "mimeType": media.mime_type, "size": media.size}
+            for media in item.attachments
+        ],
         "toolCalls": [
             {"id": call.id, "name": call.name, "arguments": call.arguments}
             for call in item.tool_calls

@@ -9,12 +9,13 @@ its SDK lazily, inside its methods, so the daemon starts without paying for any 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from chatd.config import ProviderSettings
 from chatd.core.answers import AnswerFormat
+from chatd.core.attachments import Attachment, MediaInfo
 from chatd.core.events import TurnEvent
 from chatd.core.store.base import ToolSpec
 from chatd.errors import CorruptSnapshot
@@ -94,6 +95,7 @@ class TranscriptItem:
     tool_results: tuple[ToolResult, ...] = ()
     omitted: tuple[str, ...] = ()
     """Provider-only parts this item leaves out, e.g. 'thinking block', 'signature', 'image'."""
+    attachments: tuple[MediaInfo, ...] = ()
 
 
 class Provider(ABC):
@@ -105,6 +107,8 @@ class Provider(ABC):
     streaming: ClassVar[bool] = True
     snapshot_names: ClassVar[tuple[str, ...]] = ()
     """Extra provider stamps this adapter accepts on restore (the reference's ``openai``)."""
+    media_types: ClassVar[frozenset[str]] = frozenset()
+    """The attachment types the API takes (``core.attachments``); none by default."""
 
     def __init__(self, settings: ProviderSettings) -> None:
         self.settings = settings
@@ -132,7 +136,8 @@ class Provider(ABC):
         return []
 
     @abstractmethod
-    def user_message(self, text: str) -> Any: ...
+    def user_message(self, text: str, attachments: Sequence[Attachment] = ()) -> Any:
+        """The user's turn: the text first, then the attachments in the caller's order."""
 
     @abstractmethod
     def assistant_message(self, text: str) -> Any:

@@ -11,10 +11,12 @@ The SDK sends the request (auth, retries, status errors); chatd folds the SSE ev
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from chatd.core.answers import ANSWER_TOOL_DESCRIPTION
+from chatd.core.attachments import DOCUMENTS, IMAGES, Attachment
 from chatd.core.events import TextDelta, ThinkingDelta, ToolCallRequested, ToolCallStarted
 from chatd.core.providers.base import (
     Conversation,
@@ -37,6 +39,7 @@ from chatd.core.providers.claude_history import (
     without_empty_text,
 )
 from chatd.core.providers.credentials import ApiKey
+from chatd.core.providers.media_wire import claude_blocks, claude_media, with_media
 from chatd.core.providers.remote import RemoteProvider
 from chatd.core.providers.sdk_errors import status_failure, translate_stainless
 from chatd.core.providers.sse import sse_events
@@ -75,8 +78,11 @@ class ClaudeProvider(RemoteProvider["AsyncAnthropic"]):
     default_max_tokens: ClassVar[int] = 8192
     default_base_url: ClassVar[str] = "https://api.anthropic.com"
 
-    def user_message(self, text: str) -> Any:
-        return {"role": "user", "content": [{"type": "text", "text": text}]}
+    media_types: ClassVar[frozenset[str]] = IMAGES | DOCUMENTS
+
+    def user_message(self, text: str, attachments: Sequence[Attachment] = ()) -> Any:
+        blocks = [{"type": "text", "text": text}] if text.strip() or not attachments else []
+        return {"role": "user", "content": blocks + claude_blocks(attachments)}
 
     def assistant_message(self, text: str) -> Any:
         return {"role": "assistant", "content": [{"type": "text", "text": text}]}
@@ -125,7 +131,7 @@ class ClaudeProvider(RemoteProvider["AsyncAnthropic"]):
                 for block in blocks
                 if block.get("type") == "tool_result"
             )
-            items += user_side(results, text, omitted)
+            items += with_media(user_side(results, text, omitted), claude_media(blocks))
         return items
 
     def from_transcript(

@@ -19,7 +19,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -27,6 +27,7 @@ import anyio
 from anyio.abc import ByteReceiveStream
 from anyio.streams.buffered import BufferedByteReceiveStream
 
+from chatd.core.attachments import Attachment
 from chatd.core.events import TextDelta, ThinkingDelta
 from chatd.core.providers.base import (
     Conversation,
@@ -73,7 +74,7 @@ class ClaudeLocalProvider(Provider):
         """:raises ProviderUnavailable: naming the missing executable."""
         self._executable()
 
-    def user_message(self, text: str) -> Any:
+    def user_message(self, text: str, attachments: Sequence[Attachment] = ()) -> Any:
         return {"role": "user", "content": text}
 
     def assistant_message(self, text: str) -> Any:

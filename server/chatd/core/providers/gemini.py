@@ -11,9 +11,11 @@ always given an ``httpx2`` client, so an installed ``aiohttp`` never changes the
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from chatd.core.attachments import ALLOWED, Attachment
 from chatd.core.events import TextDelta, ThinkingDelta, ToolCallRequested, ToolCallStarted
 from chatd.core.providers.base import (
     Conversation,
@@ -36,6 +38,7 @@ from chatd.core.providers.gemini_history import (
     transcript_result,
     visible_text,
 )
+from chatd.core.providers.media_wire import gemini_media, gemini_parts, with_media
 from chatd.core.providers.remote import (
     RETRY_INITIAL_DELAY_S,
     RETRY_MAX_DELAY_S,
@@ -74,8 +77,11 @@ class GeminiProvider(RemoteProvider[_Clients]):
     default_max_tokens: ClassVar[int] = 8192
     default_base_url: ClassVar[str] = "https://generativelanguage.googleapis.com"
 
-    def user_message(self, text: str) -> Any:
-        return {"role": "user", "parts": [{"text": text}]}
+    media_types: ClassVar[frozenset[str]] = ALLOWED
+
+    def user_message(self, text: str, attachments: Sequence[Attachment] = ()) -> Any:
+        parts = [{"text": text}] if text or not attachments else []
+        return {"role": "user", "parts": parts + gemini_parts(attachments)}
 
     def assistant_message(self, text: str) -> Any:
         return {"role": "model", "parts": [{"text": text}]}
@@ -130,7 +136,7 @@ class GeminiProvider(RemoteProvider[_Clients]):
                 for part in parts
                 if "functionResponse" in part
             ]
-            items += user_side(results, text, omitted)
+            items += with_media(user_side(results, text, omitted), gemini_media(parts))
         return items
 
     def from_transcript(

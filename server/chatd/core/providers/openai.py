@@ -9,9 +9,11 @@ exactly as streamed. ``openai-compatible`` is the same wire API at a configured 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from chatd.core.attachments import DOCUMENTS, IMAGES, Attachment
 from chatd.core.events import TextDelta, ThinkingDelta, ToolCallRequested, ToolCallStarted
 from chatd.core.providers.base import (
     Conversation,
@@ -23,6 +25,7 @@ from chatd.core.providers.base import (
     Usage,
 )
 from chatd.core.providers.credentials import ApiKey
+from chatd.core.providers.media_wire import openai_media, openai_parts
 from chatd.core.providers.remote import RemoteProvider
 from chatd.core.providers.sdk_errors import connection_failure, scrub, translate_stainless
 from chatd.core.providers.sse import DONE, sse_events
@@ -68,8 +71,11 @@ class OpenAIProvider(RemoteProvider["AsyncOpenAI"]):
     def start_history(self, system_prompt: str) -> list[Any]:
         return [{"role": "system", "content": system_prompt}] if system_prompt else []
 
-    def user_message(self, text: str) -> Any:
-        return {"role": "user", "content": text}
+    media_types: ClassVar[frozenset[str]] = IMAGES | DOCUMENTS
+
+    def user_message(self, text: str, attachments: Sequence[Attachment] = ()) -> Any:
+        content = openai_parts(text, attachments) if attachments else text
+        return {"role": "user", "content": content}
 
     def assistant_message(self, text: str) -> Any:
         return {"role": "assistant", "content": text}
@@ -116,7 +122,8 @@ class OpenAIProvider(RemoteProvider["AsyncOpenAI"]):
                 result = ToolResult(call_id, names.get(call_id, ""), text)
                 items.append(TranscriptItem("tool", tool_results=(result,), omitted=omitted))
             elif role == "user":
-                items.append(TranscriptItem("user", text, omitted=omitted))
+                media = openai_media(message.get("content"))
+                items.append(TranscriptItem("user", text, omitted=omitted, attachments=media))
         return items
 
     def from_transcript(
