@@ -8,6 +8,7 @@ unwrapped here. ``jsonschema`` is imported on first use, not at start-up.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -69,20 +70,28 @@ class AnswerFormat:
 
 def answer_format(schema: Any, name: str | None) -> AnswerFormat:
     """:raises InvalidParams: the schema is not a valid JSON Schema, or the name is unusable."""
-    from jsonschema import SchemaError, validators
-
     if not isinstance(schema, dict):
         raise InvalidParams("schema must be a JSON Schema object", field="schema")
-    try:
-        validators.validator_for(schema).check_schema(schema)
-    except SchemaError as exc:
-        message = f"schema is not a valid JSON Schema: {exc.message}"
-        raise InvalidParams(message, field="schema") from None
+    _check_schema(json.dumps(schema, sort_keys=True))
     if name is not None and not NAME_PATTERN.match(name):
         raise InvalidParams(
             "schemaName must be 1-64 letters, digits, '_' or '-'", field="schemaName"
         )
     return AnswerFormat(schema, name or DEFAULT_ANSWER_NAME)
+
+
+@functools.lru_cache(maxsize=256)
+def _check_schema(canonical: str) -> None:
+    """Checking against the meta-schema takes milliseconds: a client asking with the same
+    schema again pays it once (an invalid one raises, and is not cached)."""
+    from jsonschema import SchemaError, validators
+
+    schema = json.loads(canonical)
+    try:
+        validators.validator_for(schema).check_schema(schema)
+    except SchemaError as exc:
+        message = f"schema is not a valid JSON Schema: {exc.message}"
+        raise InvalidParams(message, field="schema") from None
 
 
 def validation_errors(value: Any, schema: dict[str, Any]) -> list[str]:

@@ -70,9 +70,12 @@ class MediaBlobs:
 
         def walk(value: Any) -> Any:
             if isinstance(value, str):
-                if not looks_like_media(value):
-                    return value
-                digest = self.digest(value)
+                digest = self._cached(value)
+                if digest is None:
+                    if not looks_like_media(value):
+                        return value
+                    digest = hashlib.sha256(value.encode()).hexdigest()
+                    self._remember(value, digest)
                 needed[digest] = value
                 return MEDIA_PREFIX + digest
             if isinstance(value, list):
@@ -141,14 +144,15 @@ class MediaBlobs:
         self._remember(content, digest)
         return content
 
-    def digest(self, text: str) -> str:
+    def _cached(self, text: str) -> str | None:
+        """The digest of this very string object, if it was hashed as media before."""
+        if len(text) < MIN_MEDIA_CHARS:
+            return None
         known = self._known.get(id(text))
-        if known is not None and known[0] is text:
-            self._known.move_to_end(id(text))
-            return known[1]
-        digest = hashlib.sha256(text.encode()).hexdigest()
-        self._remember(text, digest)
-        return digest
+        if known is None or known[0] is not text:
+            return None
+        self._known.move_to_end(id(text))
+        return known[1]
 
     def _remember(self, text: str, digest: str) -> None:
         if len(text) < MIN_MEDIA_CHARS:
