@@ -104,6 +104,23 @@ async def test_each_retryable_status_moves_on_with_the_whole_history_converted(
     assert "scripted failure" not in client.stderr_text()
 
 
+async def test_an_ask_falls_back_too_and_its_answer_is_validated_there(
+    daemon_env: DaemonEnv, fake_server: FakeProviderServer
+) -> None:
+    fake_server.script(Fail(503), Reply('{"ok": true}'))
+    client = await spawn(daemon_env)
+    try:
+        created = await client.request("chat/new", {"provider": "claude"})
+        schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+        params = {"sessionId": created["sessionId"], "message": "ok?", "schema": schema}
+        answer = await client.request("chat/ask", params)
+    finally:
+        await client.close()
+    assert answer["value"] == {"ok": True}
+    assert answer["fallback"] == {"from": "claude", "to": "openai", "reason": "status"}
+    assert fake_server.requests[-1].body["response_format"]["type"] == "json_schema"
+
+
 @pytest.mark.parametrize("status", [400, 401])
 async def test_a_client_error_is_the_turns_own(
     status: int, daemon_env: DaemonEnv, fake_server: FakeProviderServer
