@@ -99,3 +99,26 @@ async def test_gemini_takes_video_inline(
     fake_server.script(Reply("a video"))
     await send(make_provider(kind), [Attachment(MP4, "video/mp4")])
     assert inline(user_content(fake_server.requests[0])[1]) == ("video/mp4", MP4)
+
+
+async def test_a_conversion_carries_the_attachments_the_target_takes(
+    kind: str, make_provider: Any
+) -> None:
+    source = make_provider("gemini")
+    history = [
+        source.user_message("look", [PICTURE, Attachment(MP4, "video/mp4")]),
+        source.assistant_message("a picture and a video"),
+    ]
+    target = make_provider(kind)
+    items = source.transcript(history)
+
+    converted, warnings = target.from_transcript(items, "")
+
+    kept = target.transcript(converted)[0].attachments
+    assert (kept[0].mime_type, kept[0].size) == ("image/png", len(PNG))
+    if kind == "gemini":
+        assert warnings == [] and [media.mime_type for media in kept[1:]] == ["video/mp4"]
+    else:
+        assert warnings == [f"{kind} does not take video/mp4: dropped 1 attachment"]
+        assert len(kept) == 1
+    assert all(not item.omitted for item in items)

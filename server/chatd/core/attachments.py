@@ -15,7 +15,7 @@ import base64
 import binascii
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -85,11 +85,14 @@ class Attachment:
 
 @dataclass(frozen=True, slots=True)
 class MediaInfo:
-    """What ``chat/history`` shows of an attachment: never its bytes."""
+    """An attachment in a history: ``chat/history`` shows all but ``data``; a conversion
+    into another provider carries ``data`` over."""
 
     mime_type: str
     size: int
     name: str | None = None
+    data: str = field(default="", repr=False)
+    """Standard base64, the very string the history holds (no copy)."""
 
 
 def base64_size(text: str) -> int:

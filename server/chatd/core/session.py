@@ -139,6 +139,7 @@ class Session:
         """
         self._begin_turn()
         started_on, moved = self.provider.name, None
+        outcome = TurnOutcome("", "cancelled", Usage())  # if cancelled while falling back
         scope = self._scope = anyio.CancelScope()
         try:
             with scope:

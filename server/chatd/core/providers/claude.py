@@ -39,7 +39,13 @@ from chatd.core.providers.claude_history import (
     without_empty_text,
 )
 from chatd.core.providers.credentials import ApiKey
-from chatd.core.providers.media_wire import claude_blocks, claude_media, with_media
+from chatd.core.providers.media_wire import (
+    carried,
+    claude_blocks,
+    claude_media,
+    media_warnings,
+    with_media,
+)
 from chatd.core.providers.remote import RemoteProvider
 from chatd.core.providers.sdk_errors import status_failure, translate_stainless
 from chatd.core.providers.sse import sse_events
@@ -158,9 +164,12 @@ class ClaudeProvider(RemoteProvider["AsyncAnthropic"]):
                 ]
                 if blocks:
                     history.append({"role": "assistant", "content": blocks})
+            elif media := carried(item.attachments, self.media_types):
+                history.append(self.user_message(item.text, media))
             elif item.text.strip():
                 history.append(self.user_message(item.text))
-        return close_dangling_calls(history), []
+        warnings = media_warnings(items, self.name, self.media_types)
+        return close_dangling_calls(history), warnings
 
     def validate_history(self, messages: list[Any]) -> list[Any]:
         for index, message in enumerate(super().validate_history(messages)):

@@ -38,7 +38,13 @@ from chatd.core.providers.gemini_history import (
     transcript_result,
     visible_text,
 )
-from chatd.core.providers.media_wire import gemini_media, gemini_parts, with_media
+from chatd.core.providers.media_wire import (
+    carried,
+    gemini_media,
+    gemini_parts,
+    media_warnings,
+    with_media,
+)
 from chatd.core.providers.remote import (
     RETRY_INITIAL_DELAY_S,
     RETRY_MAX_DELAY_S,
@@ -165,10 +171,11 @@ class GeminiProvider(RemoteProvider[_Clients]):
                 ]
                 content = {"role": "user", "parts": parts}
             else:
-                content = self.user_message(item.text)
+                content = self.user_message(item.text, carried(item.attachments, self.media_types))
             if content["parts"]:
                 history.append(content)
-        return close_dangling(alternating(history)), []
+        warnings = media_warnings(items, self.name, self.media_types)
+        return close_dangling(alternating(history)), warnings
 
     def validate_history(self, messages: list[Any]) -> list[Any]:
         from google.genai import types

@@ -8,6 +8,8 @@ the attachments in the caller's order, as the reference sends them.
 
 from __future__ import annotations
 
+import base64
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -53,7 +55,7 @@ def claude_media(blocks: Sequence[dict[str, Any]]) -> tuple[MediaInfo, ...]:
         if block.get("type") in ("image", "document") and isinstance(source, dict):
             data = source.get("data")
             size = base64_size(data) if isinstance(data, str) else 0
-            found.append(MediaInfo(str(source.get("media_type", "")), size))
+            found.append(MediaInfo(str(source.get("media_type", "")), size, data=str(data)))
     return tuple(found)
 
 
@@ -77,21 +79,56 @@ def gemini_media(parts: Sequence[dict[str, Any]]) -> tuple[MediaInfo, ...]:
         if isinstance(inline, dict):
             data = inline.get("data")
             size = base64_size(data) if isinstance(data, str) else 0
-            found.append(MediaInfo(str(inline.get("mimeType", "")), size))
+            found.append(MediaInfo(str(inline.get("mimeType", "")), size, data=str(data)))
     return tuple(found)
 
 
 def with_media(items: list[TranscriptItem], media: tuple[MediaInfo, ...]) -> list[TranscriptItem]:
-    """One user message's items with its attachments on its user item (made if it had none)."""
+    """One user message's items with its attachments on its user item (made if it had none),
+    and no longer counted among the parts a conversion leaves behind."""
     if not media:
         return items
+    items = [replace(item, omitted=_without(item.omitted, media)) for item in items]
     for position, item in enumerate(items):
         if item.role == "user":
             return [*items[:position], replace(item, attachments=media), *items[position + 1 :]]
     return [*items, TranscriptItem("user", attachments=media)]
 
 
+def carried(media: Sequence[MediaInfo], accepted: frozenset[str]) -> list[Attachment]:
+    """The attachments of a converted message that the target provider takes."""
+    return [
+        Attachment(base64.b64decode(item.data), item.mime_type, item.name)
+        for item in media
+        if item.mime_type in accepted and item.data
+    ]
+
+
+def media_warnings(
+    items: Sequence[TranscriptItem], target: str, accepted: frozenset[str]
+) -> list[str]:
+    dropped = Counter(
+        media.mime_type
+        for item in items
+        for media in item.attachments
+        if media.mime_type not in accepted
+    )
+    return [
+        f"{target} does not take {kind}: dropped {count} attachment{'s' if count > 1 else ''}"
+        for kind, count in sorted(dropped.items())
+    ]
+
+
+def _without(omitted: tuple[str, ...], media: tuple[MediaInfo, ...]) -> tuple[str, ...]:
+    left = list(omitted)
+    for item in media:
+        name = "image" if item.mime_type.startswith("image/") else "file"
+        if name in left:
+            left.remove(name)
+    return tuple(left)
+
+
 def _from_uri(uri: str, name: Any) -> MediaInfo:
     head, _, data = uri.partition(",")
     kind = head.removeprefix("data:").split(";")[0]
-    return MediaInfo(kind, base64_size(data), name if isinstance(name, str) else None)
+    return MediaInfo(kind, base64_size(data), name if isinstance(name, str) else None, data)

@@ -25,7 +25,13 @@ from chatd.core.providers.base import (
     Usage,
 )
 from chatd.core.providers.credentials import ApiKey
-from chatd.core.providers.media_wire import openai_media, openai_parts
+from chatd.core.providers.media_wire import (
+    carried,
+    media_warnings,
+    openai_media,
+    openai_parts,
+    with_media,
+)
 from chatd.core.providers.remote import RemoteProvider
 from chatd.core.providers.sdk_errors import connection_failure, scrub, translate_stainless
 from chatd.core.providers.sse import DONE, sse_events
@@ -123,7 +129,7 @@ class OpenAIProvider(RemoteProvider["AsyncOpenAI"]):
                 items.append(TranscriptItem("tool", tool_results=(result,), omitted=omitted))
             elif role == "user":
                 media = openai_media(message.get("content"))
-                items.append(TranscriptItem("user", text, omitted=omitted, attachments=media))
+                items += with_media([TranscriptItem("user", text, omitted=omitted)], media)
         return items
 
     def from_transcript(
@@ -142,8 +148,9 @@ class OpenAIProvider(RemoteProvider["AsyncOpenAI"]):
                     ]
                 history.append(message)
             else:
-                history.append(self.user_message(item.text))
-        return _close_dangling(history), []
+                media = carried(item.attachments, self.media_types)
+                history.append(self.user_message(item.text, media))
+        return _close_dangling(history), media_warnings(items, self.name, self.media_types)
 
     def validate_history(self, messages: list[Any]) -> list[Any]:
         for index, message in enumerate(super().validate_history(messages)):
