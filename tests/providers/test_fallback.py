@@ -101,7 +101,9 @@ async def test_each_retryable_status_moves_on_with_the_whole_history_converted(
         "to": "openai",
         "reason": "status",
     }
-    assert "scripted failure" not in client.stderr_text()
+    log = client.stderr_text()
+    assert "chat provider failover: claude -> openai (reason: status)" in log
+    assert "scripted failure" not in log and "test-key" not in log
 
 
 async def test_an_ask_falls_back_too_and_its_answer_is_validated_there(
