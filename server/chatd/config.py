@@ -8,13 +8,12 @@ documented in docs/configuration.md.
 from __future__ import annotations
 
 import os
-import tomllib
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from chatd.config_file import Table, float_env, parse_toml, path_env, path_value, read_file
 from chatd.errors import ConfigError
 from chatd.fingerprint import settings_fingerprint
 
@@ -25,6 +24,9 @@ DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
 
 DEFAULT_IDLE_EVICT_S = 600.0
 """Ten minutes without a turn: the session is saved already, so memory can be given back."""
+
+DEFAULT_ATTACHMENT_BYTES = 20 * 1024 * 1024
+"""Per attachment: about what the APIs take inline."""
 
 DEFAULT_MAX_STEPS = 20
 """Model calls per turn in the tool loop; a looping model ends with stopReason max_steps."""
@@ -88,6 +90,13 @@ class StoreSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AttachmentSettings:
+    max_bytes: int = DEFAULT_ATTACHMENT_BYTES
+    allowed_dirs: tuple[Path, ...] = ()
+    """Where ``{path}`` attachments may be read, beside the session's workspace."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class DaemonSettings:
     socket_path: Path
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
@@ -142,6 +151,9 @@ class Settings:
     providers: Mapping[str, ProviderSettings]
     default_provider: str
     config_path: Path | None = None
+    fallback: tuple[str, ...] = ()
+    """``[fallback] providers``: the chain of sessions whose provider is its first entry."""
+    attachments: AttachmentSettings = AttachmentSettings()
     fingerprint: Mapping[str, str] = field(default_factory=dict)
     """Digests of the inputs read (``chatd.fingerprint``): what a running daemon started with."""
 
@@ -179,16 +191,18 @@ def load_settings(
     :raises ConfigError: unreadable file, unknown key, wrong type, empty key variable.
     """
     env = os.environ if environ is None else environ
-    explicit = config_path or _path_env(env, "CHATD_CONFIG")
+    explicit = config_path or path_env(env, "CHATD_CONFIG")
     path = explicit or default_config_path()
-    content = _read_file(path, required=explicit is not None)
-    document = _parse_toml(path, content)
-    table = _Table(document, str(path) if document else "defaults")
+    content = read_file(path, required=explicit is not None)
+    document = parse_toml(path, content)
+    table = Table(document, str(path) if document else "defaults")
 
     store = _store_settings(table.sub("store"), env)
     daemon = _daemon_settings(table.sub("daemon"), env)
     providers = _provider_settings(table.sub("providers"), env)
     configured_default = table.get("default_provider", str)
+    fallback = _fallback_chain(table.sub("fallback"), providers)
+    attachments = _attachment_settings(table.sub("attachments"))
     default = env.get("CHATD_PROVIDER") or configured_default
     table.reject_unknown()
     read_vars = [*SETTINGS_ENV, *(v for p in providers.values() for v in p.key_variables())]
@@ -198,68 +212,16 @@ def load_settings(
         providers=providers,
         default_provider=_choose_default(default, providers),
         config_path=path if document else None,
+        fallback=fallback,
+        attachments=attachments,
         fingerprint=settings_fingerprint(content, env, read_vars),
     )
 
 
-def _read_file(path: Path, *, required: bool) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        if required:
-            raise ConfigError(f"config file {path} does not exist") from None
-        return None
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
-
-
-def _parse_toml(path: Path, content: bytes | None) -> dict[str, Any]:
-    if content is None:
-        return {}
-    try:
-        return tomllib.loads(content.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"config file {path} is not valid TOML: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
-
-
-class _Table:
-    """A TOML table read key by key, so unknown keys (typos) can be reported."""
-
-    def __init__(self, data: Mapping[str, Any], where: str) -> None:
-        self._data = data
-        self._where = where
-        self._seen: set[str] = set()
-
-    def get(self, key: str, kind: type[Any]) -> Any:
-        self._seen.add(key)
-        value = self._data.get(key)
-        if value is None:
-            return None
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise ConfigError(f"{self._where}: {key} must be a {kind.__name__}")
-        return value
-
-    def sub(self, key: str) -> _Table:
-        value = self.get(key, dict)
-        return _Table(value or {}, f"{self._where} [{key}]")
-
-    def keys(self) -> list[str]:
-        return list(self._data)
-
-    def reject_unknown(self) -> None:
-        unknown = sorted(set(self._data) - self._seen)
-        if unknown:
-            raise ConfigError(f"{self._where}: unknown setting {', '.join(unknown)}")
-
-
-def _store_settings(table: _Table, env: Mapping[str, str]) -> StoreSettings:
+def _store_settings(table: Table, env: Mapping[str, str]) -> StoreSettings:
     configured_dir, configured_key_file = table.get("dir", str), table.get("key_file", str)
-    directory = _path_env(env, "CHATD_STORE_DIR") or _path(configured_dir)
-    key_file = _path_env(env, "CHATD_STORE_KEY_FILE") or _path(configured_key_file)
+    directory = path_env(env, "CHATD_STORE_DIR") or path_value(configured_dir)
+    key_file = path_env(env, "CHATD_STORE_KEY_FILE") or path_value(configured_key_file)
     raw_key = env.get("CHATD_STORE_KEY")
     if raw_key is not None and not raw_key.strip():
         raise ConfigError(
@@ -276,15 +238,15 @@ def _store_settings(table: _Table, env: Mapping[str, str]) -> StoreSettings:
     )
 
 
-def _daemon_settings(table: _Table, env: Mapping[str, str]) -> DaemonSettings:
+def _daemon_settings(table: Table, env: Mapping[str, str]) -> DaemonSettings:
     configured_socket = table.get("socket", str)
-    socket_path = _path_env(env, "CHATD_SOCKET") or _path(configured_socket)
+    socket_path = path_env(env, "CHATD_SOCKET") or path_value(configured_socket)
     max_frame = table.get("max_frame_bytes", int) or DEFAULT_MAX_FRAME_BYTES
     idle = table.get("idle_evict_s", float)
     log_level = (table.get("log_level", str) or "info").lower()
     if log_level not in ("debug", "info", "warning", "error"):
         raise ConfigError("daemon.log_level must be one of debug, info, warning, error")
-    log_file = _path(table.get("log_file", str))
+    log_file = path_value(table.get("log_file", str))
     table.reject_unknown()
     if max_frame < 1024:
         raise ConfigError("daemon.max_frame_bytes must be at least 1024")
@@ -297,7 +259,7 @@ def _daemon_settings(table: _Table, env: Mapping[str, str]) -> DaemonSettings:
     )
 
 
-def _provider_settings(table: _Table, env: Mapping[str, str]) -> dict[str, ProviderSettings]:
+def _provider_settings(table: Table, env: Mapping[str, str]) -> dict[str, ProviderSettings]:
     names = [kind for kind in PROVIDER_KINDS if kind != "openai-compatible"]
     names += [name for name in table.keys() if name not in names]
     providers = {}
@@ -309,7 +271,7 @@ def _provider_settings(table: _Table, env: Mapping[str, str]) -> dict[str, Provi
     return providers
 
 
-def _one_provider(name: str, table: _Table, env: Mapping[str, str]) -> ProviderSettings | None:
+def _one_provider(name: str, table: Table, env: Mapping[str, str]) -> ProviderSettings | None:
     kind = table.get("kind", str) or name
     if kind not in PROVIDER_KINDS:
         raise ConfigError(
@@ -337,7 +299,7 @@ def _one_provider(name: str, table: _Table, env: Mapping[str, str]) -> ProviderS
         max_steps=table.get("max_steps", int) or DEFAULT_MAX_STEPS,
         command=table.get("command", str),
         thinking_budget=table.get("thinking_budget", int),
-        delay_ms=_float_env(env, "CHATD_ECHO_DELAY_MS", 0.0) if kind == "echo" else 0.0,
+        delay_ms=float_env(env, "CHATD_ECHO_DELAY_MS", 0.0) if kind == "echo" else 0.0,
     )
     table.reject_unknown()
     if kind == "openai-compatible" and not (settings.base_url and settings.model):
@@ -345,6 +307,31 @@ def _one_provider(name: str, table: _Table, env: Mapping[str, str]) -> ProviderS
             f"providers.{name}: an openai-compatible provider needs base_url and model"
         )
     return settings
+
+
+def _fallback_chain(table: Table, providers: Mapping[str, ProviderSettings]) -> tuple[str, ...]:
+    names = table.get("providers", list) or []
+    table.reject_unknown()
+    for name in names:
+        if not isinstance(name, str) or name not in providers:
+            raise ConfigError(
+                f"fallback.providers: {name!r} is not a configured provider; "
+                f"known providers: {', '.join(providers)}"
+            )
+    return tuple(dict.fromkeys(names))
+
+
+def _attachment_settings(table: Table) -> AttachmentSettings:
+    max_bytes = table.get("max_bytes", int) or DEFAULT_ATTACHMENT_BYTES
+    dirs = table.get("allowed_dirs", list) or []
+    table.reject_unknown()
+    if not all(isinstance(item, str) and item for item in dirs):
+        raise ConfigError("attachments.allowed_dirs must be a list of directory paths")
+    if max_bytes < 1:
+        raise ConfigError("attachments.max_bytes must be positive")
+    return AttachmentSettings(
+        max_bytes=max_bytes, allowed_dirs=tuple(Path(item).expanduser() for item in dirs)
+    )
 
 
 def _choose_default(configured: str | None, providers: Mapping[str, ProviderSettings]) -> str:
@@ -359,21 +346,3 @@ def _choose_default(configured: str | None, providers: Mapping[str, ProviderSett
         if providers[name].has_key():
             return name
     return "echo"
-
-
-def _path(value: str | None) -> Path | None:
-    return Path(value).expanduser() if value else None
-
-
-def _path_env(env: Mapping[str, str], name: str) -> Path | None:
-    return _path(env.get(name))
-
-
-def _float_env(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, not {raw!r}") from None

@@ -16,6 +16,7 @@ codes, and only the CLI turns them into exit statuses. Messages never contain se
     │   │   └── WrongKey            the store's key check names another key than ours
     │   ├── SnapshotUnreadable      the file exists but cannot be read (permissions, not a file)
     │   ├── CorruptSnapshot         unreadable JSON, wrong shape, id not matching file name
+    │   │   └── MediaMissing        a media blob the snapshot refers to is not in the store
     │   ├── UnsupportedVersion      written by a newer chatd
     │   └── StoreConflict           saved over a revision someone else already replaced
     ├── SessionError
@@ -25,8 +26,11 @@ codes, and only the CLI turns them into exit statuses. Messages never contain se
     │   ├── ProviderUnavailable     unknown provider, or its credentials are missing
     │   ├── ProviderMismatch        snapshot written by another provider
     │   ├── PersistenceUnsupported  provider keeps no state chatd can save
-    │   └── ProviderFailure         the provider's API failed (status, retryable, request id)
+    │   ├── ProviderFailure         the provider's API failed (status, retryable, request id)
+    │   └── InvalidAnswer           a chat/ask answer did not match its schema, twice
     └── InvalidParams               a request's parameters are wrong (names the field)
+        ├── MediaRejected           an attachment is empty, too big, of no allowed type
+        └── MediaUnsupported        the provider takes no attachments of that type
 """
 
 from __future__ import annotations
@@ -93,6 +97,17 @@ class SnapshotUnreadable(StoreError):
 
 class CorruptSnapshot(StoreError):
     reason = "snapshot_corrupt"
+
+
+class MediaMissing(CorruptSnapshot):
+    reason = "media_missing"
+
+    def __init__(self, message: str, *, digest: str) -> None:
+        super().__init__(message)
+        self.digest = digest
+
+    def details(self) -> dict[str, Any]:
+        return {"sha256": self.digest}
 
 
 class UnsupportedVersion(StoreError):
@@ -206,12 +221,15 @@ class ProviderFailure(ProviderError):
         status: int | None = None,
         retryable: bool = False,
         request_id: str | None = None,
+        cause: str | None = None,
     ) -> None:
         super().__init__(message)
         self.provider = provider
         self.status = status
         self.retryable = retryable
         self.request_id = request_id
+        self.cause = cause
+        """Without a status: ``network`` or ``timeout`` (what a fallback chain acts on)."""
 
     def details(self) -> dict[str, Any]:
         fields: dict[str, Any] = {
@@ -224,6 +242,21 @@ class ProviderFailure(ProviderError):
         return fields
 
 
+class InvalidAnswer(ProviderError):
+    reason = "invalid_answer"
+
+    def __init__(self, *, provider: str, errors: list[str]) -> None:
+        super().__init__(
+            f"{provider} did not answer with JSON matching the schema, even when asked again: "
+            + "; ".join(errors[:3])
+        )
+        self.provider = provider
+        self.errors = errors
+
+    def details(self) -> dict[str, Any]:
+        return {"provider": self.provider, "errors": self.errors}
+
+
 class InvalidParams(ChatdError):
     reason = "invalid_params"
 
@@ -233,3 +266,21 @@ class InvalidParams(ChatdError):
 
     def details(self) -> dict[str, Any]:
         return {} if self.field is None else {"field": self.field}
+
+
+class MediaRejected(InvalidParams):
+    """Raised before any network call; ``index`` is the attachment's position."""
+
+    reason = "media_rejected"
+
+    def __init__(self, message: str, *, index: int | None = None) -> None:
+        super().__init__(message, field="attachments")
+        self.index = index
+
+    def details(self) -> dict[str, Any]:
+        found = super().details()
+        return found if self.index is None else {**found, "index": self.index}
+
+
+class MediaUnsupported(MediaRejected):
+    reason = "media_unsupported"

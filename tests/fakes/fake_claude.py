@@ -5,7 +5,8 @@ named by ``FAKE_CLAUDE_LOG`` and answers ``heard: <prompt>`` the way Claude Code
 a ``system`` init line, ``stream_event`` deltas (with ``--include-partial-messages``), the
 ``assistant`` message and a ``result`` line. ``FAKE_CLAUDE_MODE`` picks a failure instead:
 ``error`` (an ``is_error`` result), ``crash`` (exit 3 with stderr), ``hang`` (stop after the
-first delta until killed).
+first delta until killed). With ``--json-schema`` the result carries ``structured_output``,
+the JSON in ``FAKE_CLAUDE_ANSWER``.
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ def main() -> int:
         "stop_reason": "end_turn",
         "usage": {"input_tokens": 3, "cache_read_input_tokens": 10, "output_tokens": 5},
     }
+    if "--json-schema" in argv:
+        result["structured_output"] = json.loads(os.environ.get("FAKE_CLAUDE_ANSWER", "{}"))
     emit(result)
     return 0
 

@@ -288,8 +288,8 @@ ATTACHMENTS = {
                 ],
             },
         ],
-        "2 images, 2 thinking blocks, 2 signatures, 1 redacted thinking block, "
-        "1 server_tool_use block, 1 web_search_tool_result block",
+        "2 thinking blocks, 2 signatures, 1 redacted thinking block, 1 image, "
+        "1 server_tool_use block, 1 web_search_tool_result block",  # the user's image is carried
     ),
     "gemini": (
         [
@@ -308,7 +308,7 @@ ATTACHMENTS = {
                 ],
             },
         ],
-        "1 image, 1 thinking block, 1 file, 1 executable code part, 1 code execution result",
+        "1 thinking block, 1 file, 1 executable code part, 1 code execution result",
     ),
     "openai": (
         [
@@ -320,7 +320,7 @@ ATTACHMENTS = {
             },
             {"role": "assistant", "content": None, "refusal": "I can't help with that."},
         ],
-        "1 image, 1 refusal",
+        "1 refusal",
     ),
 }
 

@@ -19,6 +19,7 @@ SERVED_METHODS = [
     "daemon/status",
     "chat/new",
     "chat/send",
+    "chat/ask",
     "chat/save",
     "chat/restore",
     "chat/history",

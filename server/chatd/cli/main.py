@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from chatd.cli.ask import ask
 from chatd.cli.common import fail, settings_from_context
 from chatd.cli.daemon_link import (
     Link,
@@ -21,6 +22,7 @@ from chatd.cli.daemon_link import (
     stale_settings,
     stop_daemon,
 )
+from chatd.cli.media import gc
 from chatd.cli.send import send
 from chatd.cli.store import key, store
 from chatd.config import Settings, export_config_path
@@ -44,6 +46,8 @@ def cli(config: Path | None) -> None:
 cli.add_command(store)
 cli.add_command(key)
 cli.add_command(send)
+cli.add_command(ask)
+store.add_command(gc)
 
 
 @cli.command()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -16,6 +17,7 @@ from click.core import ParameterSource
 
 from chatd.cli.common import conversation_id, fail, settings_from_context, unreadable_summary
 from chatd.cli.daemon_link import connect
+from chatd.cli.media import ATTACH_OPTION, attachment_params
 from chatd.config import Settings
 
 if TYPE_CHECKING:
@@ -45,6 +47,7 @@ NO_KEY_HINT = (
     is_flag=True,
     help="With -c or --session and -p: continue in another provider, as a new conversation.",
 )
+@ATTACH_OPTION
 def send(
     message: str,
     session_id: str | None,
@@ -53,6 +56,7 @@ def send(
     model: str | None,
     system_prompt: str,
     convert: bool,
+    attach: tuple[Path, ...],
 ) -> None:
     """Send MESSAGE ('-' reads stdin) and print the streamed reply.
 
@@ -70,6 +74,7 @@ def send(
         continue_last=continue_last,
         new_params={"provider": provider, "model": model, "systemPrompt": system_prompt},
         convert=convert,
+        attachments=attachment_params(attach),
     )
     asyncio.run(turn.run(settings, text))
 
@@ -113,20 +118,23 @@ class _Turn:
         continue_last: bool,
         new_params: dict[str, str | None],
         convert: bool,
+        attachments: list[dict[str, str]],
     ) -> None:
         self.session_id = session_id
         self.continue_last = continue_last
         self.new_params = new_params
         self.convert = convert
+        self.attachments = attachments
 
     async def run(self, settings: Settings, message: str) -> None:
         link = await connect(settings)
         async with link.client as client:
             client.on_notification(_print_text_updates)
             session_id = await self._session(client)
-            result = await client.request(
-                "chat/send", {"sessionId": session_id, "message": message}
-            )
+            params: dict[str, Any] = {"sessionId": session_id, "message": message}
+            if self.attachments:
+                params["attachments"] = self.attachments
+            result = await client.request("chat/send", params)
         click.echo()
         click.echo(f"conversation {result['sessionId']}", err=True)
         if result.get("saveError"):

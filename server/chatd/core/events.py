@@ -50,6 +50,16 @@ class StatusChanged:
     detail: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ProviderFallback:
+    """The turn moved to the next provider of the session's fallback chain."""
+
+    source: str
+    target: str
+    reason: str
+    """``status``, ``network`` or ``timeout``."""
+
+
 TurnEvent = (
     TextDelta
     | ThinkingDelta
@@ -57,4 +67,5 @@ TurnEvent = (
     | ToolCallRequested
     | ToolResultReady
     | StatusChanged
+    | ProviderFallback
 )

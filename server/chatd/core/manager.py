@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -20,10 +20,13 @@ from typing import Any
 import anyio
 
 from chatd.config import Settings
+from chatd.core.answers import AnswerFormat
+from chatd.core.attachments import AttachmentInput, prepare_off_loop
+from chatd.core.fallback import SNAPSHOT_KEY, FallbackChain, chain_for
 from chatd.core.providers import ProviderPool
 from chatd.core.providers.base import Conversation, Provider, TranscriptItem, Usage
 from chatd.core.providers.transcript import conversion_warnings
-from chatd.core.session import Session, SessionState, TurnResult
+from chatd.core.session import WORKSPACE_KEY, Session, SessionState, TurnResult
 from chatd.core.store.base import ConversationStore, ListPage, Snapshot
 from chatd.core.tools import ToolRegistry
 from chatd.errors import (
@@ -72,10 +75,16 @@ class SessionManager:
         title: str | None = None,
         metadata: dict[str, str] | None = None,
         ephemeral: bool = False,
+        fallback: list[str] | None = None,
+        workspace: str | None = None,
     ) -> Session:
-        """:raises ProviderUnavailable: unknown provider, or its key is missing."""
+        """:raises ProviderUnavailable: unknown provider (also in ``fallback``), or its key is
+        missing."""
         adapter = self.providers.get(provider or self.settings.default_provider)
         await adapter.ready()
+        chain = chain_for(adapter.name, self.settings.fallback, fallback)
+        for name in chain.providers:
+            self.providers.get(name)
         conversation = Conversation(
             model=model or adapter.model,
             system_prompt=system_prompt,
@@ -91,6 +100,9 @@ class SessionManager:
             title=title,
             metadata=metadata,
             ephemeral=ephemeral,
+            fallback=chain,
+            resolve=self.providers.get,
+            workspace=workspace,
         )
         self.sessions[session.id] = session
         return session
@@ -119,15 +131,30 @@ class SessionManager:
         message: str,
         *,
         on_session: Callable[[Session], None] | None = None,
+        answer: AnswerFormat | None = None,
+        record: bool = True,
+        attachments: Sequence[AttachmentInput] = (),
     ) -> TurnResult:
-        """Run a turn (in a new default session without an id), then autosave.
+        """Run a turn (in a new default session without an id), then autosave; with
+        ``answer``, a ``chat/ask`` (``record`` false keeps it out of the history).
 
         ``on_session`` sees the session before the turn starts, to subscribe to its events.
+
+        :raises MediaRejected, MediaUnsupported: an attachment failed its checks.
         """
         session = await (self.new_session() if session_id is None else self.get(session_id))
+        checked = await prepare_off_loop(
+            attachments,
+            provider=session.provider.name,
+            accepted=session.provider.media_types,
+            limits=self.settings.attachments,
+            workspace=session.workspace,
+        )
         if on_session is not None:
             on_session(session)
-        return await session.run_turn(message, self._autosave)
+        return await session.run_turn(
+            message, self._autosave, answer=answer, record=record, attachments=checked
+        )
 
     async def save(self, session_id: str, *, fork: bool = False) -> Snapshot:
         """:raises PersistenceUnsupported, StoreConflict:"""
@@ -333,9 +360,19 @@ class SessionManager:
             revision=snapshot.revision,
             usage=Usage.from_dict(snapshot.usage),
             ephemeral=ephemeral,
+            fallback=self._chain_of(snapshot, provider),
+            resolve=self.providers.get,
+            workspace=_workspace(snapshot),
         )
         self.sessions[session.id] = session
         return session
+
+    def _chain_of(self, snapshot: Snapshot, provider: Provider) -> FallbackChain:
+        """The snapshot's chain, if it still names ``provider``; else the configured one."""
+        chain = FallbackChain.from_json(snapshot.extra.get(SNAPSHOT_KEY))
+        if chain is not None and provider.name in chain.providers:
+            return FallbackChain(chain.providers, chain.providers.index(provider.name))
+        return chain_for(provider.name, self.settings.fallback, None)
 
     def _drop(self, session: Session) -> None:
         session.close()
@@ -345,6 +382,11 @@ class SessionManager:
 async def _validated(provider: Provider, messages: list[Any]) -> list[Any]:
     """Checked off the event loop: it may import an SDK and parse a long history."""
     return await anyio.to_thread.run_sync(provider.validate_history, messages)
+
+
+def _workspace(snapshot: Snapshot) -> str | None:
+    workspace = snapshot.extra.get(WORKSPACE_KEY)
+    return workspace if isinstance(workspace, str) else None
 
 
 def _stamp(snapshot: Snapshot) -> tuple[str, str | None]:

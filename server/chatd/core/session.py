@@ -9,20 +9,35 @@ rolled back). Every event is numbered per session (``seq``) and handed to every 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
+from typing import Any
 
 import anyio
 
-from chatd.core.events import StatusChanged, TurnEvent
-from chatd.core.providers.base import Conversation, Provider, Usage
+from chatd.core.answers import AnswerFormat
+from chatd.core.ask import Ask, AskOutcome
+from chatd.core.attachments import Attachment
+from chatd.core.events import ProviderFallback, StatusChanged, TurnEvent
+from chatd.core.fallback import (
+    SNAPSHOT_KEY,
+    FallbackChain,
+    OutputWatch,
+    fallback_reason,
+    log_failover,
+    move_history,
+)
+from chatd.core.providers.base import Conversation, Emit, Provider, Usage
 from chatd.core.store.base import Snapshot
 from chatd.core.tools import ToolRegistry
 from chatd.core.turns import Turn, TurnOutcome
-from chatd.errors import ChatdError, SessionBusy, SessionNotFound
+from chatd.errors import ChatdError, ProviderFailure, SessionBusy, SessionNotFound
+
+log = logging.getLogger(__name__)
 
 Listener = Callable[[str, int, TurnEvent], None]
 """Called with (session id, seq, event); must not block."""
@@ -36,7 +51,12 @@ class TurnResult:
     session: Session
     outcome: TurnOutcome
     save_error: ChatdError | None = None
+    fallback: ProviderFallback | None = None
+    """Set when the turn moved provider: from the one it started on to the one that answered."""
 
+
+WORKSPACE_KEY = "workspace"
+"""The snapshot key of the session's workspace; the reference ignores it."""
 
 TITLE_LENGTH = 60
 """Long enough to recognise a conversation in a list, short enough for one table cell."""
@@ -62,6 +82,9 @@ class Session:
         revision: int = 0,
         usage: Usage | None = None,
         ephemeral: bool = False,
+        fallback: FallbackChain | None = None,
+        resolve: Callable[[str], Provider] | None = None,
+        workspace: str | None = None,
     ) -> None:
         self.id = session_id
         self.provider = provider
@@ -73,6 +96,10 @@ class Session:
         self.revision = revision
         self.usage = usage or Usage()
         self.ephemeral = ephemeral
+        self.fallback = fallback or FallbackChain((provider.name,))
+        self._resolve = resolve
+        self.workspace = workspace
+        """The directory ``{path}`` attachments may be read from (``chat/new``)."""
         self.state = SessionState.IDLE
         self.dirty = False
         self.seq = 0
@@ -91,27 +118,42 @@ class Session:
         for listener in list(self.listeners):
             listener(self.id, self.seq, event)
 
-    async def run_turn(self, message: str, autosave: Autosave) -> TurnResult:
-        """Run one turn, then ``autosave``; cancellation of any kind gives ``cancelled``.
+    async def run_turn(
+        self,
+        message: str,
+        autosave: Autosave,
+        *,
+        answer: AnswerFormat | None = None,
+        record: bool = True,
+        attachments: Sequence[Attachment] = (),
+    ) -> TurnResult:
+        """Run one turn (a ``chat/ask`` with ``answer``), then ``autosave``; cancellation of
+        any kind gives ``cancelled``. An unrecorded ask leaves the conversation as it was.
 
         The turn ends (state idle, ``wait_idle`` returns) only once the save is done, so
         nothing else saves this session at the same time.
 
         :raises SessionBusy: a turn is already running.
         :raises ProviderFailure: the provider failed; history is as before the turn.
+        :raises InvalidAnswer: the ask's answer did not match its schema, even asked again.
         """
         self._begin_turn()
-        turn = Turn(
-            self.provider,
-            self.conversation,
-            self.tools,
-            self.emit,
-            max_steps=self.provider.settings.max_steps,
-        )
+        started_on, moved = self.provider.name, None
+        outcome = TurnOutcome("", "cancelled", Usage())  # if cancelled while falling back
         scope = self._scope = anyio.CancelScope()
         try:
             with scope:
-                outcome = await turn.run(message)
+                while True:
+                    watch = OutputWatch(self.emit)
+                    turn = self._turn(watch, answer, record)
+                    try:
+                        outcome = await turn.run(message, attachments)
+                        break
+                    except ProviderFailure as exc:
+                        reason = await self._fall_back(exc, watch, attachments)
+                        if reason is None:
+                            raise
+                        moved = ProviderFallback(started_on, self.provider.name, reason)
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if current is not None:  # our caller was cancelled: answer it, don't die
@@ -122,15 +164,51 @@ class Session:
             raise
         if turn.cancelled_outcome is not None:
             outcome = turn.cancelled_outcome
-        if self.title is None:
-            self.title = _title_from(message)
         self.usage += outcome.usage
-        self.dirty = True
+        if not isinstance(outcome, AskOutcome) or outcome.recorded:
+            if self.title is None:
+                self.title = _title_from(message)
+            self.dirty = True
         with anyio.CancelScope(shield=True):
             save_error = await autosave(self)
         state = "cancelled" if outcome.stop_reason == "cancelled" else "idle"
         self._end_turn(StatusChanged(state, outcome.stop_reason))
-        return TurnResult(self, outcome, save_error)
+        return TurnResult(self, outcome, save_error, moved)
+
+    def _turn(self, emit: Emit, answer: AnswerFormat | None, record: bool) -> Turn | Ask:
+        if answer is not None:
+            return Ask(self.provider, self.conversation, emit, answer=answer, record=record)
+        max_steps = self.provider.settings.max_steps
+        return Turn(self.provider, self.conversation, self.tools, emit, max_steps=max_steps)
+
+    async def _fall_back(
+        self, failure: ProviderFailure, watch: OutputWatch, attachments: Sequence[Attachment]
+    ) -> str | None:
+        """Move to the next available provider of the chain if ``failure`` allows it; the
+        coarse reason if it moved."""
+        reason = fallback_reason(failure)
+        if reason is None or watch.output or self._resolve is None:
+            return None
+        chain = self.fallback
+        for position in range(chain.position + 1, len(chain.providers)):
+            try:
+                target = self._resolve(chain.providers[position])
+                await target.ready()
+            except ChatdError as exc:
+                log.info("fallback skips %s: %s", chain.providers[position], exc.reason)
+                continue
+            if any(item.mime_type not in target.media_types for item in attachments):
+                log.info("fallback skips %s: it takes not all the attachments", target.name)
+                continue
+            source = self.provider
+            self.conversation.history = await move_history(source, target, self.conversation)
+            self.conversation.model = target.model
+            self.conversation.state.clear()
+            self.provider, chain.position, self.dirty = target, position, True
+            log_failover(source.name, target.name, reason)
+            self.emit(ProviderFallback(source.name, target.name, reason))
+            return reason
+        return None
 
     def cancel(self) -> bool:
         """Cancel the running turn, if any; the turn's request answers ``cancelled``."""
@@ -150,7 +228,13 @@ class Session:
         """This conversation as the store saves it (a fork passes a new id and revision 0)."""
         now = datetime.now(UTC)
         provider = self.provider
-        extra = {"endpoint": provider.name} if provider.name != provider.kind else {}
+        extra: dict[str, Any] = (
+            {"endpoint": provider.name} if provider.name != provider.kind else {}
+        )
+        if len(self.fallback.providers) > 1:
+            extra[SNAPSHOT_KEY] = self.fallback.as_json()
+        if self.workspace:
+            extra[WORKSPACE_KEY] = self.workspace
         return Snapshot(
             id=snapshot_id or self.id,
             provider=provider.kind,

@@ -11,10 +11,12 @@ Shared by every provider, so history rules hold everywhere:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import anyio
 
+from chatd.core.attachments import Attachment
 from chatd.core.events import TextDelta, ToolResultReady, TurnEvent
 from chatd.core.providers.base import Conversation, Emit, Provider, ToolCall, ToolResult, Usage
 from chatd.core.tools import ToolRegistry
@@ -59,9 +61,9 @@ class Turn:
         self._pending_calls: tuple[ToolCall, ...] = ()
         self._answered: dict[str, ToolResult] = {}
 
-    async def run(self, message: str) -> TurnOutcome:
+    async def run(self, message: str, attachments: Sequence[Attachment] = ()) -> TurnOutcome:
         history = self.conversation.history
-        history.append(self.provider.user_message(message))
+        history.append(self.provider.user_message(message, attachments))
         try:
             for _ in range(self.max_steps):
                 self._partial.clear()

@@ -33,6 +33,7 @@ CODES: dict[type[errors.ChatdError], int] = {
     errors.PersistenceUnsupported: -32032,
     errors.ProviderFailure: -32033,
     errors.ProviderError: -32033,
+    errors.InvalidAnswer: -32034,
     errors.ConfigError: -32040,
     errors.InvalidParams: INVALID_PARAMS,
 }

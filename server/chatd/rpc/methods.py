@@ -9,6 +9,7 @@ from chatd.core.manager import history_page
 from chatd.core.session import Session
 from chatd.core.store.snapshot import to_document
 from chatd.rpc import params as p
+from chatd.rpc.ask import AskMethods
 from chatd.rpc.results import (
     PROTOCOL_VERSION,
     provider_json,
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from chatd.rpc.server import Connection, Handler, ServerContext
 
 
-class Methods:
+class Methods(AskMethods):
     def __init__(self, context: ServerContext, connection: Connection) -> None:
         self.context = context
         self.manager = context.manager
@@ -37,6 +38,7 @@ class Methods:
             "daemon/status": self.daemon_status,
             "chat/new": self.chat_new,
             "chat/send": self.chat_send,
+            "chat/ask": self.chat_ask,
             "chat/save": self.chat_save,
             "chat/restore": self.chat_restore,
             "chat/history": self.chat_history,
@@ -84,14 +86,20 @@ class Methods:
             title=args.title,
             metadata=args.metadata,
             ephemeral=args.ephemeral,
+            fallback=args.fallback,
+            workspace=args.workspace,
         )
         return self._attached(session)
 
     async def chat_send(self, params: Any) -> dict[str, Any]:
         """Run one turn; updates stream as ``chat/update`` before this answer."""
         args = p.structure(params, p.ChatSendParams)
-        attach = self.connection.attach
-        result = await self.manager.send(args.session_id, args.message, on_session=attach)
+        result = await self.manager.send(
+            args.session_id,
+            args.message,
+            on_session=self.connection.attach,
+            attachments=args.attachments,
+        )
         return turn_json(result)
 
     async def chat_save(self, params: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
+from chatd.core.attachments import AttachmentInput
 from chatd.errors import InvalidParams
 
 MAX_PAGE = 200
@@ -44,12 +45,15 @@ class ChatNewParams:
     title: str | None = None
     metadata: dict[str, str] | None = None
     ephemeral: bool = False
+    fallback: list[str] | None = None
+    workspace: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class ChatSendParams:
     session_id: str | None = None
     message: str
+    attachments: tuple[AttachmentInput, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

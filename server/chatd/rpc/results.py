@@ -35,6 +35,9 @@ def turn_json(result: TurnResult) -> dict[str, Any]:
         "usage": usage_json(result.outcome.usage),
         "revision": result.session.revision,
     }
+    if result.fallback is not None:
+        moved = result.fallback
+        answer["fallback"] = {"from": moved.source, "to": moved.target, "reason": moved.reason}
     if result.save_error is not None:
         error = result.save_error
         answer["saveError"] = {"reason": error.reason, "message": error.message}
@@ -43,7 +46,14 @@ def turn_json(result: TurnResult) -> dict[str, Any]:
 
 def session_json(session: Session) -> dict[str, Any]:
     model = session.conversation.model
-    return {"sessionId": session.id, "provider": session.provider.name, "model": model}
+    answer: dict[str, Any] = {
+        "sessionId": session.id,
+        "provider": session.provider.name,
+        "model": model,
+    }
+    if len(session.fallback.providers) > 1:
+        answer["fallback"] = session.fallback.as_json()
+    return answer
 
 
 def restore_json(restored: Restored, history_limit: int) -> dict[str, Any]:
@@ -75,6 +85,10 @@ def transcript_json(item: TranscriptItem) -> dict[str, Any]:
     return {
         "role": item.role,
         "text": item.text,
+        "attachments": [
+            {"name": media.name, "mimeType": media.mime_type, "size": media.size}
+            for media in item.attachments
+        ],
         "toolCalls": [
             {"id": call.id, "name": call.name, "arguments": call.arguments}
             for call in item.tool_calls

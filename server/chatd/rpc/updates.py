@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chatd.core.events import (
+    ProviderFallback,
     StatusChanged,
     TextDelta,
     ThinkingDelta,
@@ -42,5 +43,7 @@ def update_params(session_id: str, seq: int, event: TurnEvent) -> dict[str, Any]
                 "content": content,
                 "isError": is_error,
             }
+        case ProviderFallback(source=source, target=target, reason=reason):
+            return {**head, "kind": "fallback", "from": source, "to": target, "reason": reason}
         case StatusChanged(state=state, detail=detail):
             return {**head, "kind": "status", "state": state, "detail": detail}

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from chatd.core.store import FileStore
+from chatd.core.store.crypto import is_text
 from chatd.core.store.reencrypt import Reencryption
 from chatd.errors import DecryptionFailed, EncryptedWithoutKey
 
@@ -34,7 +35,7 @@ def test_encrypt_a_plain_store_with_media(store_dir: Path) -> None:
         store_dir / "media" / digest,
         store_dir / ".chatd" / "index",
     ]:
-        assert not path.read_bytes().lstrip().startswith(b"{"), path
+        assert not is_text(path.read_bytes()), path  # ciphertext, not a plain file
     keyed = FileStore(store_dir, KEY)
     assert keyed.load(REFERENCE_ID).messages[0]["parts"][1]["inlineData"]["data"] == blob
     page = keyed.list()

@@ -9,11 +9,13 @@ its SDK lazily, inside its methods, so the daemon starts without paying for any 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from chatd.config import ProviderSettings
+from chatd.core.answers import AnswerFormat
+from chatd.core.attachments import Attachment, MediaInfo
 from chatd.core.events import TurnEvent
 from chatd.core.store.base import ToolSpec
 from chatd.errors import CorruptSnapshot
@@ -78,6 +80,8 @@ class Conversation:
     tools: tuple[ToolSpec, ...] = ()
     state: dict[str, Any] = field(default_factory=dict)
     """Provider-private, memory-only state (claude-local's CLI session id)."""
+    answer: AnswerFormat | None = None
+    """Set for a ``chat/ask`` step: answer with JSON matching this schema, use no tools."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,7 @@ class TranscriptItem:
     tool_results: tuple[ToolResult, ...] = ()
     omitted: tuple[str, ...] = ()
     """Provider-only parts this item leaves out, e.g. 'thinking block', 'signature', 'image'."""
+    attachments: tuple[MediaInfo, ...] = ()
 
 
 class Provider(ABC):
@@ -102,6 +107,8 @@ class Provider(ABC):
     streaming: ClassVar[bool] = True
     snapshot_names: ClassVar[tuple[str, ...]] = ()
     """Extra provider stamps this adapter accepts on restore (the reference's ``openai``)."""
+    media_types: ClassVar[frozenset[str]] = frozenset()
+    """The attachment types the API takes (``core.attachments``); none by default."""
 
     def __init__(self, settings: ProviderSettings) -> None:
         self.settings = settings
@@ -129,7 +136,8 @@ class Provider(ABC):
         return []
 
     @abstractmethod
-    def user_message(self, text: str) -> Any: ...
+    def user_message(self, text: str, attachments: Sequence[Attachment] = ()) -> Any:
+        """The user's turn: the text first, then the attachments in the caller's order."""
 
     @abstractmethod
     def assistant_message(self, text: str) -> Any:

@@ -11,9 +11,12 @@ The SDK sends the request (auth, retries, status errors); chatd folds the SSE ev
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from chatd.core.answers import ANSWER_TOOL_DESCRIPTION
+from chatd.core.attachments import DOCUMENTS, IMAGES, Attachment
 from chatd.core.events import TextDelta, ThinkingDelta, ToolCallRequested, ToolCallStarted
 from chatd.core.providers.base import (
     Conversation,
@@ -36,6 +39,13 @@ from chatd.core.providers.claude_history import (
     without_empty_text,
 )
 from chatd.core.providers.credentials import ApiKey
+from chatd.core.providers.media_wire import (
+    carried,
+    claude_blocks,
+    claude_media,
+    media_warnings,
+    with_media,
+)
 from chatd.core.providers.remote import RemoteProvider
 from chatd.core.providers.sdk_errors import status_failure, translate_stainless
 from chatd.core.providers.sse import sse_events
@@ -74,8 +84,11 @@ class ClaudeProvider(RemoteProvider["AsyncAnthropic"]):
     default_max_tokens: ClassVar[int] = 8192
     default_base_url: ClassVar[str] = "https://api.anthropic.com"
 
-    def user_message(self, text: str) -> Any:
-        return {"role": "user", "content": [{"type": "text", "text": text}]}
+    media_types: ClassVar[frozenset[str]] = IMAGES | DOCUMENTS
+
+    def user_message(self, text: str, attachments: Sequence[Attachment] = ()) -> Any:
+        blocks = [{"type": "text", "text": text}] if text.strip() or not attachments else []
+        return {"role": "user", "content": blocks + claude_blocks(attachments)}
 
     def assistant_message(self, text: str) -> Any:
         return {"role": "assistant", "content": [{"type": "text", "text": text}]}
@@ -124,7 +137,7 @@ class ClaudeProvider(RemoteProvider["AsyncAnthropic"]):
                 for block in blocks
                 if block.get("type") == "tool_result"
             )
-            items += user_side(results, text, omitted)
+            items += with_media(user_side(results, text, omitted), claude_media(blocks))
         return items
 
     def from_transcript(
@@ -151,9 +164,12 @@ class ClaudeProvider(RemoteProvider["AsyncAnthropic"]):
                 ]
                 if blocks:
                     history.append({"role": "assistant", "content": blocks})
+            elif media := carried(item.attachments, self.media_types):
+                history.append(self.user_message(item.text, media))
             elif item.text.strip():
                 history.append(self.user_message(item.text))
-        return close_dangling_calls(history), []
+        warnings = media_warnings(items, self.name, self.media_types)
+        return close_dangling_calls(history), warnings
 
     def validate_history(self, messages: list[Any]) -> list[Any]:
         for index, message in enumerate(super().validate_history(messages)):
@@ -181,7 +197,17 @@ class ClaudeProvider(RemoteProvider["AsyncAnthropic"]):
                 }
                 for tool in conversation.tools
             ]
-        if self.settings.thinking_budget:
+        if conversation.answer is not None:  # chat/ask: the answer is this tool's input
+            answer = conversation.answer
+            request["tools"] = [
+                {
+                    "name": answer.name,
+                    "description": ANSWER_TOOL_DESCRIPTION,
+                    "input_schema": answer.wire_schema,
+                }
+            ]
+            request["tool_choice"] = {"type": "tool", "name": answer.name}
+        elif self.settings.thinking_budget:  # the API refuses thinking with a forced tool
             budget = self.settings.thinking_budget
             request["thinking"] = {"type": "enabled", "budget_tokens": budget}
             request["max_tokens"] += budget  # max_tokens counts thinking; keep room to answer

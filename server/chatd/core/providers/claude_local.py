@@ -19,7 +19,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -27,6 +27,7 @@ import anyio
 from anyio.abc import ByteReceiveStream
 from anyio.streams.buffered import BufferedByteReceiveStream
 
+from chatd.core.attachments import Attachment
 from chatd.core.events import TextDelta, ThinkingDelta
 from chatd.core.providers.base import (
     Conversation,
@@ -73,7 +74,7 @@ class ClaudeLocalProvider(Provider):
         """:raises ProviderUnavailable: naming the missing executable."""
         self._executable()
 
-    def user_message(self, text: str) -> Any:
+    def user_message(self, text: str, attachments: Sequence[Attachment] = ()) -> Any:
         return {"role": "user", "content": text}
 
     def assistant_message(self, text: str) -> Any:
@@ -92,7 +93,10 @@ class ClaudeLocalProvider(Provider):
                 returncode = await _execute(args, _prompt(conversation), run)
         except TimeoutError:
             raise ProviderFailure(
-                f"{self.name}: the CLI did not finish in time", provider=self.name, retryable=True
+                f"{self.name}: the CLI did not finish in time",
+                provider=self.name,
+                retryable=True,
+                cause="timeout",
             ) from None
         except OSError as exc:
             raise ProviderFailure(
@@ -154,6 +158,8 @@ class ClaudeLocalProvider(Provider):
         session = conversation.state.get(SESSION_KEY)
         if session:
             args += ["--resume", str(session)]
+        if conversation.answer is not None:
+            args += ["--json-schema", json.dumps(conversation.answer.wire_schema)]
         return args
 
 
@@ -266,6 +272,8 @@ class _Run:
             raise self._failure(provider, returncode, final)
         text = final.get("result")
         text = text if isinstance(text, str) else "\n\n".join(self.texts)
+        if "structured_output" in final:  # the answer to --json-schema
+            text = json.dumps(final["structured_output"])
         stop = final.get("stop_reason")
         raw_usage = final.get("usage")
         usage = usage_of(raw_usage) if isinstance(raw_usage, dict) else Usage()

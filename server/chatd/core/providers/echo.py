@@ -1,5 +1,8 @@
 """The offline ``echo`` provider: replies ``[N] <message>``, N = user messages so far.
 
+Asked for a structured answer (``chat/ask``), it replies a deterministic value of the
+schema's shape (``core.answers.example_value``) as JSON text.
+
 It needs no key and no network, streams its reply in a few deltas (pausing
 ``echo_delay_ms`` between them so tests can hold a turn open), and persists like a real
 provider, so a reply of ``[3] …`` after a restart proves the history survived.
@@ -7,12 +10,16 @@ provider, so a reply of ``[3] …`` after a restart proves the history survived.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any, ClassVar
 
 import anyio
 
 from chatd.config import ProviderSettings
+from chatd.core.answers import example_value
+from chatd.core.attachments import DOCUMENTS, IMAGES, Attachment, MediaInfo, base64_size
 from chatd.core.events import TextDelta
 from chatd.core.providers.base import (
     Conversation,
@@ -36,8 +43,16 @@ class EchoProvider(Provider):
         super().__init__(settings)
         self.delay_s = settings.delay_ms / 1000.0
 
-    def user_message(self, text: str) -> Any:
-        return {"role": "user", "content": text}
+    media_types: ClassVar[frozenset[str]] = IMAGES | DOCUMENTS
+
+    def user_message(self, text: str, attachments: Sequence[Attachment] = ()) -> Any:
+        message: dict[str, Any] = {"role": "user", "content": text}
+        if attachments:
+            message["attachments"] = [
+                {"mimeType": item.mime_type, "name": item.name, "data": item.base64}
+                for item in attachments
+            ]
+        return message
 
     def assistant_message(self, text: str) -> Any:
         return {"role": "assistant", "content": text}
@@ -46,6 +61,8 @@ class EchoProvider(Provider):
         history = conversation.history
         user_turns = sum(map("user".__eq__, map(itemgetter("role"), history)))
         reply = f"[{user_turns}] {history[-1]['content']}"
+        if conversation.answer is not None:
+            reply = json.dumps(example_value(conversation.answer.wire_schema))
         size = max(1, -(-len(reply) // DELTAS_PER_REPLY))
         for start in range(0, len(reply), size):
             if start and self.delay_s:
@@ -58,7 +75,17 @@ class EchoProvider(Provider):
         return [{"role": "tool", "content": result.content} for result in results]
 
     def transcript(self, history: list[Any]) -> list[TranscriptItem]:
-        return [TranscriptItem(role=item["role"], text=item["content"]) for item in history]
+        return [
+            TranscriptItem(
+                role=item["role"],
+                text=item["content"],
+                attachments=tuple(
+                    MediaInfo(media["mimeType"], base64_size(media["data"]), media.get("name"))
+                    for media in item.get("attachments") or ()
+                ),
+            )
+            for item in history
+        ]
 
     def from_transcript(
         self, items: list[TranscriptItem], system_prompt: str

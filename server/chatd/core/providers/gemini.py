@@ -11,9 +11,11 @@ always given an ``httpx2`` client, so an installed ``aiohttp`` never changes the
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from chatd.core.attachments import ALLOWED, Attachment
 from chatd.core.events import TextDelta, ThinkingDelta, ToolCallRequested, ToolCallStarted
 from chatd.core.providers.base import (
     Conversation,
@@ -35,6 +37,13 @@ from chatd.core.providers.gemini_history import (
     response_part,
     transcript_result,
     visible_text,
+)
+from chatd.core.providers.media_wire import (
+    carried,
+    gemini_media,
+    gemini_parts,
+    media_warnings,
+    with_media,
 )
 from chatd.core.providers.remote import (
     RETRY_INITIAL_DELAY_S,
@@ -74,8 +83,11 @@ class GeminiProvider(RemoteProvider[_Clients]):
     default_max_tokens: ClassVar[int] = 8192
     default_base_url: ClassVar[str] = "https://generativelanguage.googleapis.com"
 
-    def user_message(self, text: str) -> Any:
-        return {"role": "user", "parts": [{"text": text}]}
+    media_types: ClassVar[frozenset[str]] = ALLOWED
+
+    def user_message(self, text: str, attachments: Sequence[Attachment] = ()) -> Any:
+        parts = [{"text": text}] if text or not attachments else []
+        return {"role": "user", "parts": parts + gemini_parts(attachments)}
 
     def assistant_message(self, text: str) -> Any:
         return {"role": "model", "parts": [{"text": text}]}
@@ -130,7 +142,7 @@ class GeminiProvider(RemoteProvider[_Clients]):
                 for part in parts
                 if "functionResponse" in part
             ]
-            items += user_side(results, text, omitted)
+            items += with_media(user_side(results, text, omitted), gemini_media(parts))
         return items
 
     def from_transcript(
@@ -159,10 +171,11 @@ class GeminiProvider(RemoteProvider[_Clients]):
                 ]
                 content = {"role": "user", "parts": parts}
             else:
-                content = self.user_message(item.text)
+                content = self.user_message(item.text, carried(item.attachments, self.media_types))
             if content["parts"]:
                 history.append(content)
-        return close_dangling(alternating(history)), []
+        warnings = media_warnings(items, self.name, self.media_types)
+        return close_dangling(alternating(history)), warnings
 
     def validate_history(self, messages: list[Any]) -> list[Any]:
         from google.genai import types
@@ -202,7 +215,10 @@ class GeminiProvider(RemoteProvider[_Clients]):
             thinking = types.ThinkingConfig(
                 thinking_budget=self.settings.thinking_budget, include_thoughts=True
             )
+        answer = conversation.answer
         return types.GenerateContentConfig(
+            response_mime_type="application/json" if answer else None,
+            response_json_schema=answer.wire_schema if answer else None,
             system_instruction=conversation.system_prompt or None,
             max_output_tokens=self.max_tokens,
             tools=[types.Tool(function_declarations=declarations)] if declarations else None,

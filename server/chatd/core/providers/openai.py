@@ -9,9 +9,11 @@ exactly as streamed. ``openai-compatible`` is the same wire API at a configured 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from chatd.core.attachments import DOCUMENTS, IMAGES, Attachment
 from chatd.core.events import TextDelta, ThinkingDelta, ToolCallRequested, ToolCallStarted
 from chatd.core.providers.base import (
     Conversation,
@@ -23,6 +25,13 @@ from chatd.core.providers.base import (
     Usage,
 )
 from chatd.core.providers.credentials import ApiKey
+from chatd.core.providers.media_wire import (
+    carried,
+    media_warnings,
+    openai_media,
+    openai_parts,
+    with_media,
+)
 from chatd.core.providers.remote import RemoteProvider
 from chatd.core.providers.sdk_errors import connection_failure, scrub, translate_stainless
 from chatd.core.providers.sse import DONE, sse_events
@@ -68,8 +77,11 @@ class OpenAIProvider(RemoteProvider["AsyncOpenAI"]):
     def start_history(self, system_prompt: str) -> list[Any]:
         return [{"role": "system", "content": system_prompt}] if system_prompt else []
 
-    def user_message(self, text: str) -> Any:
-        return {"role": "user", "content": text}
+    media_types: ClassVar[frozenset[str]] = IMAGES | DOCUMENTS
+
+    def user_message(self, text: str, attachments: Sequence[Attachment] = ()) -> Any:
+        content = openai_parts(text, attachments) if attachments else text
+        return {"role": "user", "content": content}
 
     def assistant_message(self, text: str) -> Any:
         return {"role": "assistant", "content": text}
@@ -116,7 +128,8 @@ class OpenAIProvider(RemoteProvider["AsyncOpenAI"]):
                 result = ToolResult(call_id, names.get(call_id, ""), text)
                 items.append(TranscriptItem("tool", tool_results=(result,), omitted=omitted))
             elif role == "user":
-                items.append(TranscriptItem("user", text, omitted=omitted))
+                media = openai_media(message.get("content"))
+                items += with_media([TranscriptItem("user", text, omitted=omitted)], media)
         return items
 
     def from_transcript(
@@ -135,8 +148,9 @@ class OpenAIProvider(RemoteProvider["AsyncOpenAI"]):
                     ]
                 history.append(message)
             else:
-                history.append(self.user_message(item.text))
-        return _close_dangling(history), []
+                media = carried(item.attachments, self.media_types)
+                history.append(self.user_message(item.text, media))
+        return _close_dangling(history), media_warnings(items, self.name, self.media_types)
 
     def validate_history(self, messages: list[Any]) -> list[Any]:
         for index, message in enumerate(super().validate_history(messages)):
@@ -185,6 +199,12 @@ class OpenAIProvider(RemoteProvider["AsyncOpenAI"]):
                 }
                 for tool in conversation.tools
             ]
+        if conversation.answer is not None:  # chat/ask: for this request only
+            answer = conversation.answer
+            request["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": answer.name, "schema": answer.wire_schema, "strict": True},
+            }
         return request
 
     def _stream_error(self, error: dict[str, Any]) -> ProviderFailure:

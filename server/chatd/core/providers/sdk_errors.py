@@ -80,9 +80,9 @@ def status_failure(
     )
 
 
-def connection_failure(provider: str, what: str) -> ProviderFailure:
+def connection_failure(provider: str, what: str, cause: str = "network") -> ProviderFailure:
     """Nothing (or nothing complete) came back: always worth retrying."""
-    return ProviderFailure(f"{provider}: {what}", provider=provider, retryable=True)
+    return ProviderFailure(f"{provider}: {what}", provider=provider, retryable=True, cause=cause)
 
 
 def malformed_failure(provider: str, what: str) -> ProviderFailure:
@@ -96,7 +96,7 @@ def translate_transport(provider: str, exc: Exception) -> ProviderFailure | None
     if isinstance(exc, json.JSONDecodeError):
         return malformed_failure(provider, "the stream carried invalid JSON")
     if isinstance(exc, httpx2.TimeoutException):
-        return connection_failure(provider, "the request timed out")
+        return connection_failure(provider, "the request timed out", "timeout")
     if isinstance(exc, httpx2.TransportError):
         return connection_failure(provider, _transport_text(exc))
     if isinstance(exc, httpx2.HTTPStatusError):
@@ -125,7 +125,7 @@ def translate_stainless(
             provider, exc.status_code, detail(exc), key=key, request_id=exc.request_id
         )
     if isinstance(exc, sdk.APITimeoutError):
-        return connection_failure(provider, "the request timed out")
+        return connection_failure(provider, "the request timed out", "timeout")
     if isinstance(exc, sdk.APIConnectionError):
         return connection_failure(provider, "cannot connect to the endpoint")
     if isinstance(exc, sdk.APIResponseValidationError):

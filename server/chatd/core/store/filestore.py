@@ -3,7 +3,7 @@
 Layout::
 
     <dir>/<id>.json         a snapshot (plain pretty JSON, or the AES-GCM envelope)
-    <dir>/media/<sha256>    media blobs of reference-written snapshots (read only)
+    <dir>/media/<sha256>    media blobs (``media.py``), collected by ``gc`` (``media_gc.py``)
     <dir>/.chatd/lock       flock'd by every writer, so writers in any process take turns
     <dir>/.chatd/index      the summary index ``list`` reads (see ``index.py``),
     <dir>/.chatd/recent     and its latest changes
@@ -40,7 +40,8 @@ from chatd.core.store.files import (
 )
 from chatd.core.store.index import DAMAGED, Base, Entry, Index, dir_sig
 from chatd.core.store.keycheck import KeyGuard
-from chatd.core.store.media import MEDIA_DIR, MEDIA_PREFIX_BYTES, resolve_media
+from chatd.core.store.media import MEDIA_PREFIX_BYTES, MediaBlobs
+from chatd.core.store.media_gc import Collected, collect, references
 from chatd.core.store.scan import scan
 from chatd.core.store.snapshot import (
     KNOWN_KEYS,
@@ -95,6 +96,7 @@ class FileStore:
         self._state = self._dir / STATE_DIR
         self._envelope = Envelope(key)
         self._guard = KeyGuard(self._dir, self._state, key)
+        self._media = MediaBlobs(self._dir, self._envelope)
 
     def __repr__(self) -> str:
         return f"FileStore({str(self._dir)!r}, encrypted={self.encrypted})"
@@ -125,8 +127,10 @@ class FileStore:
             version=SNAPSHOT_VERSION,
             extra={k: v for k, v in snapshot.extra.items() if k not in KNOWN_KEYS},
         )
+        messages, blobs = self._media.externalise(written.messages)
         try:
-            document = encode_json(to_document(written), pretty=not self.encrypted)
+            outside = to_document(replace(written, messages=messages))
+            document = encode_json(outside, pretty=not self.encrypted)
         except ValueError as exc:
             raise InvalidParams(f"conversation {snapshot_id} cannot be saved: {exc}") from None
         data = self._envelope.seal(document)
@@ -138,6 +142,7 @@ class FileStore:
             found = self._stored_revision(snapshot_id, path, index)
             if found != snapshot.revision:
                 raise StoreConflict(snapshot_id, expected=snapshot.revision, found=found)
+            self._media.write_missing(blobs)  # before the snapshot, under the lock gc takes
             sig = write_atomic(self._dir, path.name, data)
             if index is not None:
                 index.put(Entry(summarize(written), sig))
@@ -151,10 +156,7 @@ class FileStore:
         snapshot, has_media = self._decode(validate_snapshot_id(snapshot_id))
         if not has_media:
             return snapshot
-        file = str(self._path(snapshot_id))
-        messages = resolve_media(
-            snapshot.messages, self._dir / MEDIA_DIR, self._envelope, file=file
-        )
+        messages = self._media.resolve(snapshot.messages, file=str(self._path(snapshot_id)))
         return replace(snapshot, messages=messages)
 
     def delete(self, snapshot_id: str) -> None:
@@ -165,6 +167,7 @@ class FileStore:
         with self._lock():
             before = dir_sig(os.stat(self._dir))
             index = self._read_index()[0]
+            media = self._references(path)
             try:
                 os.unlink(path)
             except FileNotFoundError:
@@ -173,6 +176,15 @@ class FileStore:
             if index is not None:
                 index.remove(snapshot_id)
                 self._update_index(index, before)
+            if media:  # its blobs go unless another conversation uses them
+                collect(self._dir, self._plain, only=media)
+
+    def gc(self) -> Collected:
+        """Remove media blobs no conversation refers to."""
+        if not self._dir.is_dir():
+            return Collected(0, 0)
+        with self._lock():
+            return collect(self._dir, self._plain)
 
     def exists(self, snapshot_id: str) -> bool:
         """:raises InvalidSnapshotId:"""
@@ -235,16 +247,33 @@ class FileStore:
             )
         return path
 
+    def _plain(self, path: Path) -> bytes:
+        """A snapshot file's JSON bytes, decrypted.
+
+        :raises FileNotFoundError, SnapshotUnreadable, DecryptionFailed:
+        """
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise SnapshotUnreadable(f"cannot read {path}: {exc.strerror}") from None
+        return self._envelope.open(data, what=f"conversation file {path}", is_plain=is_json_text)
+
+    def _references(self, path: Path) -> set[str]:
+        """The media a snapshot file refers to (none if it cannot be read)."""
+        try:
+            return references(self._plain(path))
+        except (OSError, StoreError):
+            return set()
+
     def _decode(self, snapshot_id: str) -> tuple[Snapshot, bool]:
         """The snapshot in its file (media references unresolved), and whether it has any."""
         path = self._path(snapshot_id)
         try:
-            data = path.read_bytes()
+            plain = self._plain(path)
         except FileNotFoundError:
             raise SnapshotNotFound(snapshot_id) from None
-        except OSError as exc:
-            raise SnapshotUnreadable(f"cannot read {path}: {exc.strerror}") from None
-        plain = self._envelope.open(data, what=f"conversation file {path}", is_plain=is_json_text)
         document = parse_document(plain, file=str(path))
         snapshot = from_document(document, snapshot_id=snapshot_id, file=str(path))
         return snapshot, MEDIA_PREFIX_BYTES in plain
