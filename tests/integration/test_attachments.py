@@ -71,7 +71,7 @@ def test_send_attach_and_store_gc_from_the_cli(daemon_env: DaemonEnv) -> None:
         sent = chatd(daemon_env, "send", "--attach", str(picture), "What is this?")
         assert sent.returncode == 0, sent.stderr
         assert sent.stdout.strip() == "[1] What is this?"
-        session_id = sent.stderr.split("session ")[1].split()[0]
+        session_id = sent.stderr.split("conversation ")[1].split()[0]
         notes = daemon_env.root / "notes.txt"
         notes.write_text("plain text")
         refused = chatd(daemon_env, "send", "--attach", str(notes), "x")
