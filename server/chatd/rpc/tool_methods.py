@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from chatd.core.store.base import ToolSpec
 from chatd.core.tools.policies import Policy
-from chatd.core.tools.session_tools import ToolInfo
+from chatd.core.tools.session_tools import SessionTools
 from chatd.rpc import params as p
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ class ToolMethods:
         session = await self.manager.get(args.session_id)
         self.connection.attach(session)
         self.tooling.update(session.tools, args.tools, self.connection.tool_host)
-        return tools_json(session.tools.describe())
+        return tools_json(session.tools)
 
     async def tools_unregister(self, params: Any) -> dict[str, Any]:
         """Remove client tools from the session; the model no longer sees them."""
@@ -71,7 +71,7 @@ class ToolMethods:
         args = p.structure(params, p.SessionParams)
         session = await self.manager.get(args.session_id)
         await session.tools.load_servers()
-        return tools_json(session.tools.describe())
+        return tools_json(session.tools)
 
     async def tools_policy_list(self, params: Any) -> dict[str, Any]:
         """Remembered ``allow_always`` / ``reject_always`` answers."""
@@ -85,8 +85,12 @@ class ToolMethods:
         return {"revoked": await self.tooling.revoke_policy(args.workspace, args.tool)}
 
 
-def tools_json(infos: list[ToolInfo]) -> dict[str, Any]:
+def tools_json(tools: SessionTools) -> dict[str, Any]:
     return {
+        "servers": [
+            {"name": name, "state": state, "error": error}
+            for name, state, error in tools.server_states()
+        ],
         "tools": [
             {
                 "name": info.spec.name,
@@ -97,8 +101,8 @@ def tools_json(infos: list[ToolInfo]) -> dict[str, Any]:
                 "source": info.spec.source,
                 "available": info.available,
             }
-            for info in infos
-        ]
+            for info in tools.describe()
+        ],
     }
 
 

@@ -65,5 +65,8 @@ class ToolServers(Protocol):
 
     def running(self, server: str) -> bool: ...
 
+    def status(self, server: str) -> tuple[str, str | None]:
+        """(``running`` | ``stopped`` | ``failed``, why it failed)."""
+
     async def call(self, server: str, tool: str, arguments: dict[str, Any]) -> HostReply:
         """:raises HostFailure:"""

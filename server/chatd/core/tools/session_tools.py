@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 
 import anyio
 
@@ -84,6 +85,12 @@ class SessionTools:
     def describe(self) -> list[ToolInfo]:
         return [ToolInfo(spec, self._available(spec)) for spec in self.specs()]
 
+    def server_states(self) -> list[tuple[str, str, str | None]]:
+        """(name, ``running`` | ``stopped`` | ``failed``, why) of this session's MCP servers."""
+        if self.servers is None:
+            return []
+        return [(name, *self.servers.status(name)) for name in self.mcp_servers]
+
     async def load_servers(self) -> None:
         """Start this session's MCP servers (if not running) and take in their tool lists.
 
@@ -143,23 +150,32 @@ class SessionTools:
 
     async def _run_hosted(self, spec: ToolSpec, call: ToolCall) -> ToolResult:
         timeout_s = (spec.timeout_ms or DEFAULT_TIMEOUT_MS) / 1000
-        host = self._hosts.get(spec.name)
-        if not self._available(spec):
+        run = self._runner(spec, call)
+        if run is None:
             return _error(call, f"tool {call.name} is not available right now")
         try:
             with anyio.fail_after(timeout_s):
-                if spec.source.startswith(MCP_PREFIX) and self.servers is not None:
-                    server = spec.source.removeprefix(MCP_PREFIX)
-                    tool = call.name.removeprefix(server + "__")
-                    reply = await self.servers.call(server, tool, call.arguments)
-                else:
-                    assert host is not None
-                    reply = await host.call_tool(self.session_id, call)
+                reply = await run()
         except TimeoutError:
             return _error(call, f"tool {call.name} did not answer within {timeout_s:g} s")
         except HostFailure as exc:
             return _error(call, exc.message)
         return ToolResult(call.id, call.name, _text(reply), reply.is_error)
+
+    def _runner(self, spec: ToolSpec, call: ToolCall) -> Callable[[], Awaitable[HostReply]] | None:
+        """What runs the call now, or None: an MCP server (started again if it stopped), or
+        the live connection hosting a client tool."""
+        server = spec.source.removeprefix(MCP_PREFIX)
+        servers = self.servers
+        if server != spec.source:
+            if servers is None or server not in self.mcp_servers:
+                return None
+            tool = call.name.removeprefix(server + "__")
+            return partial(servers.call, server, tool, call.arguments)
+        host = self._hosts.get(spec.name)
+        if host is None or not host.open:
+            return None
+        return partial(host.call_tool, self.session_id, call)
 
 
 def _error(call: ToolCall, message: str) -> ToolResult:
