@@ -20,7 +20,7 @@ from chatd.errors import ConfigError
 SERVER_NAME = re.compile(r"^[A-Za-z0-9-]+(?:_[A-Za-z0-9-]+)*$")
 """No ``__`` in a server name: tools are named ``<server>__<tool>``."""
 
-SERVER_KEYS = {"command", "args", "env", "cwd", "url"}
+SERVER_KEYS = {"command", "args", "env", "cwd", "url", "approval"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,6 +32,8 @@ class McpServerSettings:
     cwd: Path | None = None
     url: str | None = None
     """Streamable HTTP: https, or http to a loopback address only."""
+    approval: str = "auto"
+    """The approval of every tool of this server: ``auto``, ``ask`` or ``deny``."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,6 +80,9 @@ def _server(name: str, table: Any) -> McpServerSettings:
         raise ConfigError(f"{where}: cwd must be a string")
     if url is not None:
         _check_url(url, where)
+    approval = table.get("approval", "auto")
+    if approval not in ("auto", "ask", "deny"):
+        raise ConfigError(f"{where}: approval must be auto, ask or deny")
     return McpServerSettings(
         name=name,
         command=command,
@@ -85,6 +90,7 @@ def _server(name: str, table: Any) -> McpServerSettings:
         env={key: Secret(value) for key, value in env.items()},
         cwd=Path(cwd).expanduser() if cwd else None,
         url=url,
+        approval=approval,
     )
 
 

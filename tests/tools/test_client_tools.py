@@ -193,6 +193,7 @@ def _declared_tools(request: Any) -> list[str]:
         ({"name": "t", "timeoutMs": 600_001}, "timeoutMs must be between"),
         ({"name": "t", "parameters": {"type": "string"}}, "must describe an object"),
         ({"name": "t", "parameters": {"type": "object", "required": "x"}}, "parameters"),
+        ({"name": "t", "parameters": {"anyOf": [{"required": ["a"]}]}}, "top level"),
     ],
 )
 async def test_bad_tool_specs_are_invalid_params(

@@ -138,7 +138,7 @@ class McpServers:
                     session = await _connect(stack, state.settings)
                     with anyio.fail_after(START_TIMEOUT_S):  # not around entering the SDK's scopes
                         await session.initialize()
-                        state.tools = await _list_tools(session, name)
+                        state.tools = await _list_tools(session, state.settings)
                 except Exception as exc:  # spawn, handshake or listing failed: say why
                     state.failure = f"MCP server {name} did not start: {_describe(exc)}"
                     log.warning("%s", state.failure)
@@ -185,7 +185,7 @@ async def _connect(stack: contextlib.AsyncExitStack, settings: McpServerSettings
     return await stack.enter_async_context(ClientSession(read, write))
 
 
-async def _list_tools(session: Any, server: str) -> list[ToolSpec]:
+async def _list_tools(session: Any, settings: McpServerSettings) -> list[ToolSpec]:
     from mcp.types import PaginatedRequestParams
 
     specs: list[ToolSpec] = []
@@ -195,10 +195,11 @@ async def _list_tools(session: Any, server: str) -> list[ToolSpec]:
         listed = await session.list_tools(params=params)
         specs += [
             ToolSpec(
-                name=tool_name(server, tool.name),
+                name=tool_name(settings.name, tool.name),
                 description=tool.description or "",
                 parameters=dict(tool.input_schema),
-                source=f"mcp:{server}",
+                approval=settings.approval,
+                source=f"mcp:{settings.name}",
             )
             for tool in listed.tools
         ]

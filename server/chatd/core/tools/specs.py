@@ -23,6 +23,9 @@ MAX_TIMEOUT_MS = 600_000
 
 DEFAULT_PARAMETERS: dict[str, Any] = {"type": "object"}
 
+TOP_LEVEL_COMBINATORS = ("oneOf", "anyOf", "allOf")
+"""Anthropic rejects these at the root of ``input_schema``, OpenAI wants a plain object there."""
+
 
 def checked_spec(spec: ToolSpec) -> ToolSpec:
     """``spec`` with its defaults filled in.
@@ -41,7 +44,7 @@ def checked_spec(spec: ToolSpec) -> ToolSpec:
         raise InvalidParams(
             f"tool {spec.name}: timeoutMs must be between 1 and {MAX_TIMEOUT_MS}", field="tools"
         )
-    parameters = spec.parameters if spec.parameters is not None else dict(DEFAULT_PARAMETERS)
+    parameters = {**DEFAULT_PARAMETERS, **(spec.parameters or {})}
     problem = schema_problem(parameters)
     if problem is not None:
         raise InvalidParams(f"tool {spec.name}: parameters: {problem}", field="tools")
@@ -64,6 +67,9 @@ def schema_problem(schema: dict[str, Any]) -> str | None:
 
     if schema.get("type", "object") != "object":
         return 'the schema must describe an object ("type": "object")'
+    combinators = [key for key in TOP_LEVEL_COMBINATORS if key in schema]
+    if combinators:
+        return f"{combinators[0]} is not accepted at the top level; put it inside a property"
     try:
         jsonschema.validators.validator_for(schema).check_schema(schema)
     except jsonschema.SchemaError as exc:
