@@ -12,10 +12,14 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chatd.config_file import Table, float_env, parse_toml, path_env, path_value, read_file
 from chatd.errors import ConfigError
 from chatd.fingerprint import settings_fingerprint
+
+if TYPE_CHECKING:
+    from chatd.mcp_settings import McpSettings
 
 APP_NAME = "chatd"
 
@@ -154,6 +158,9 @@ class Settings:
     fallback: tuple[str, ...] = ()
     """``[fallback] providers``: the chain of sessions whose provider is its first entry."""
     attachments: AttachmentSettings = AttachmentSettings()
+    mcp: McpSettings | None = None
+    policy_file: Path | None = None
+    """Remembered tool approvals, beside the config file (the user config dir by default)."""
     fingerprint: Mapping[str, str] = field(default_factory=dict)
     """Digests of the inputs read (``chatd.fingerprint``): what a running daemon started with."""
 
@@ -203,6 +210,9 @@ def load_settings(
     configured_default = table.get("default_provider", str)
     fallback = _fallback_chain(table.sub("fallback"), providers)
     attachments = _attachment_settings(table.sub("attachments"))
+    from chatd.mcp_settings import mcp_settings  # it needs Secret from this module
+
+    mcp = mcp_settings(table.get("mcp", dict) or {})
     default = env.get("CHATD_PROVIDER") or configured_default
     table.reject_unknown()
     read_vars = [*SETTINGS_ENV, *(v for p in providers.values() for v in p.key_variables())]
@@ -215,6 +225,8 @@ def load_settings(
         fallback=fallback,
         attachments=attachments,
         fingerprint=settings_fingerprint(content, env, read_vars),
+        mcp=mcp,
+        policy_file=path.parent / "tool-policies.json",
     )
 
 

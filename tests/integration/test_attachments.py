@@ -60,7 +60,7 @@ async def test_attachments_are_checked_listed_and_kept_out_of_the_snapshot(
     ]
     snapshot = (daemon_env.store_dir / f"{session_id}.json").read_text()
     assert b64(PNG * 600) not in snapshot and "chatmedia+sha256:" in snapshot
-    assert json.loads(snapshot)["workspace"] == str(workspace)
+    assert json.loads(snapshot)["metadata"]["workspace"] == str(workspace)
     assert len(os.listdir(daemon_env.store_dir / "media")) == 2
 
 

@@ -12,7 +12,7 @@ from chatd.core.answers import answer_format
 from chatd.core.providers.base import Conversation
 from chatd.core.providers.echo import EchoProvider
 from chatd.core.session import Session, SessionState, TurnResult
-from chatd.core.tools import ToolRegistry
+from chatd.core.tools.session_tools import SessionTools
 
 pytestmark = pytest.mark.anyio
 
@@ -27,7 +27,7 @@ async def test_a_cancelled_ask_answers_cancelled_and_leaves_the_history() -> Non
         session_id="s",
         provider=provider,
         conversation=Conversation(model="echo-1", system_prompt="", history=[]),
-        tools=ToolRegistry(),
+        tools=SessionTools("s"),
         created_at=datetime.now(UTC),
     )
     schema = {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}}

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from click.core import ParameterSource
 
+from chatd.cli.approval import approver
 from chatd.cli.common import conversation_id, fail, settings_from_context, unreadable_summary
 from chatd.cli.daemon_link import connect
 from chatd.cli.media import ATTACH_OPTION, attachment_params
@@ -48,6 +49,8 @@ NO_KEY_HINT = (
     help="With -c or --session and -p: continue in another provider, as a new conversation.",
 )
 @ATTACH_OPTION
+@click.option("--mcp", "mcp_servers", multiple=True, metavar="NAME", help="Enable an MCP server.")
+@click.option("--yes", "-y", "assume_yes", is_flag=True, help="Allow every tool call unasked.")
 def send(
     message: str,
     session_id: str | None,
@@ -57,6 +60,8 @@ def send(
     system_prompt: str,
     convert: bool,
     attach: tuple[Path, ...],
+    mcp_servers: tuple[str, ...],
+    assume_yes: bool,
 ) -> None:
     """Send MESSAGE ('-' reads stdin) and print the streamed reply.
 
@@ -75,6 +80,8 @@ def send(
         new_params={"provider": provider, "model": model, "systemPrompt": system_prompt},
         convert=convert,
         attachments=attachment_params(attach),
+        mcp_servers=list(mcp_servers),
+        assume_yes=assume_yes,
     )
     asyncio.run(turn.run(settings, text))
 
@@ -119,18 +126,25 @@ class _Turn:
         new_params: dict[str, str | None],
         convert: bool,
         attachments: list[dict[str, str]],
+        mcp_servers: list[str],
+        assume_yes: bool,
     ) -> None:
         self.session_id = session_id
         self.continue_last = continue_last
         self.new_params = new_params
         self.convert = convert
         self.attachments = attachments
+        self.mcp_servers = mcp_servers
+        self.assume_yes = assume_yes
 
     async def run(self, settings: Settings, message: str) -> None:
         link = await connect(settings)
         async with link.client as client:
             client.on_notification(_print_text_updates)
+            client.on_request("tool/approve", approver(self.assume_yes))
             session_id = await self._session(client)
+            if self.mcp_servers and session_id:
+                await client.chat_restore(session_id, mcp_servers=self.mcp_servers)
             params: dict[str, Any] = {"sessionId": session_id, "message": message}
             if self.attachments:
                 params["attachments"] = self.attachments
@@ -157,9 +171,10 @@ class _Turn:
             session_id = str(page["items"][0]["id"])
         provider, model = self.new_params["provider"], self.new_params["model"]
         if session_id is None:
-            if not any(self.new_params.values()):
+            if not (any(self.new_params.values()) or self.mcp_servers):
                 return None
-            params = {key: value for key, value in self.new_params.items() if value}
+            params: dict[str, Any] = {k: v for k, v in self.new_params.items() if v}
+            params["mcpServers"] = self.mcp_servers
             return str((await client.request("chat/new", params))["sessionId"])
         if provider is None and model is None:
             return session_id

@@ -60,12 +60,22 @@ class ProviderFallback:
     """``status``, ``network`` or ``timeout``."""
 
 
+@dataclass(frozen=True, slots=True)
+class ToolApprovalDecided:
+    """How an ``ask`` tool's call was decided: an approval option, or ``unanswered``."""
+
+    call_id: str
+    name: str
+    decision: str
+
+
 TurnEvent = (
     TextDelta
     | ThinkingDelta
     | ToolCallStarted
     | ToolCallRequested
     | ToolResultReady
+    | ToolApprovalDecided
     | StatusChanged
     | ProviderFallback
 )

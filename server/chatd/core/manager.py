@@ -13,7 +13,6 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -22,13 +21,15 @@ import anyio
 from chatd.config import Settings
 from chatd.core.answers import AnswerFormat
 from chatd.core.attachments import AttachmentInput, prepare_off_loop
-from chatd.core.fallback import SNAPSHOT_KEY, FallbackChain, chain_for
+from chatd.core.builder import SessionBuilder
 from chatd.core.providers import ProviderPool
-from chatd.core.providers.base import Conversation, Provider, TranscriptItem, Usage
+from chatd.core.providers.base import Provider, TranscriptItem
 from chatd.core.providers.transcript import conversion_warnings
-from chatd.core.session import WORKSPACE_KEY, Session, SessionState, TurnResult
-from chatd.core.store.base import ConversationStore, ListPage, Snapshot
+from chatd.core.session import Session, SessionState, TurnResult
+from chatd.core.store.base import ConversationStore, ListPage, Snapshot, ToolSpec
 from chatd.core.tools import ToolRegistry
+from chatd.core.tools.host import ToolHost
+from chatd.core.tools.service import ToolService
 from chatd.errors import (
     ChatdError,
     InvalidParams,
@@ -62,7 +63,8 @@ class SessionManager:
         self.settings = settings
         self.store = store
         self.providers = providers
-        self.tools = tools or ToolRegistry()
+        self.tooling = ToolService(settings, tools)
+        self.builder = SessionBuilder(settings, providers, self.tooling)
         self.sessions: dict[str, Session] = {}
         self._resume_lock = anyio.Lock()
 
@@ -76,32 +78,29 @@ class SessionManager:
         metadata: dict[str, str] | None = None,
         ephemeral: bool = False,
         fallback: list[str] | None = None,
+        tools: Sequence[ToolSpec] | None = None,
+        host: ToolHost | None = None,
+        mcp_servers: Sequence[str] | None = None,
         workspace: str | None = None,
     ) -> Session:
-        """:raises ProviderUnavailable: unknown provider (also in ``fallback``), or its key is
-        missing."""
-        adapter = self.providers.get(provider or self.settings.default_provider)
-        await adapter.ready()
-        chain = chain_for(adapter.name, self.settings.fallback, fallback)
-        for name in chain.providers:
-            self.providers.get(name)
-        conversation = Conversation(
-            model=model or adapter.model,
+        """``host`` runs the client ``tools``; ``workspace`` keys the stored approvals and
+        roots the attachment paths.
+
+        :raises ProviderUnavailable: unknown provider (also in ``fallback``), or its key is
+            missing.
+        :raises InvalidParams: a bad tool spec, MCP server name or workspace.
+        """
+        session = await self.builder.new(
+            provider=provider,
+            model=model,
             system_prompt=system_prompt,
-            history=adapter.start_history(system_prompt),
-            tools=self.tools.specs(),
-        )
-        session = Session(
-            session_id=str(uuid.uuid4()),
-            provider=adapter,
-            conversation=conversation,
-            tools=self.tools,
-            created_at=datetime.now(UTC),
             title=title,
             metadata=metadata,
             ephemeral=ephemeral,
-            fallback=chain,
-            resolve=self.providers.get,
+            fallback=fallback,
+            tools=tools,
+            host=host,
+            mcp_servers=mcp_servers,
             workspace=workspace,
         )
         self.sessions[session.id] = session
@@ -173,6 +172,21 @@ class SessionManager:
         provider: str | None = None,
         model: str | None = None,
         convert: bool = False,
+        tools: Sequence[ToolSpec] | None = None,
+        host: ToolHost | None = None,
+        mcp_servers: Sequence[str] | None = None,
+    ) -> Restored:
+        """Attach to a saved conversation, then bind ``host``'s ``tools`` and enable servers.
+
+        :raises SnapshotNotFound, ProviderMismatch, ProviderUnavailable, SessionBusy:
+        :raises InvalidParams: a bad tool spec or MCP server name.
+        """
+        restored = await self._restore(snapshot_id, provider=provider, model=model, convert=convert)
+        self.tooling.update(restored.session.tools, tools, host, mcp_servers)
+        return restored
+
+    async def _restore(
+        self, snapshot_id: str, *, provider: str | None, model: str | None, convert: bool
     ) -> Restored:
         """Attach to a saved conversation, optionally translated into another provider.
 
@@ -295,6 +309,7 @@ class SessionManager:
                 if session.dirty and session.persistent:
                     await self._autosave(session)
             await self.providers.aclose()
+            await self.tooling.aclose()
 
     async def _require_stored(self, session_id: str) -> None:
         if not await anyio.to_thread.run_sync(self.store.exists, session_id):
@@ -343,36 +358,11 @@ class SessionManager:
         model: str | None = None,
         ephemeral: bool = False,
     ) -> Session:
-        conversation = Conversation(
-            model=model or snapshot.model or provider.model,
-            system_prompt=snapshot.system_prompt,
-            history=list(snapshot.messages if history is None else history),
-            tools=self.tools.specs(),
-        )
-        session = Session(
-            session_id=snapshot.id,
-            provider=provider,
-            conversation=conversation,
-            tools=self.tools,
-            created_at=snapshot.created_at,
-            title=snapshot.title,
-            metadata=snapshot.metadata,
-            revision=snapshot.revision,
-            usage=Usage.from_dict(snapshot.usage),
-            ephemeral=ephemeral,
-            fallback=self._chain_of(snapshot, provider),
-            resolve=self.providers.get,
-            workspace=_workspace(snapshot),
+        session = self.builder.from_snapshot(
+            snapshot, provider, history=history, model=model, ephemeral=ephemeral
         )
         self.sessions[session.id] = session
         return session
-
-    def _chain_of(self, snapshot: Snapshot, provider: Provider) -> FallbackChain:
-        """The snapshot's chain, if it still names ``provider``; else the configured one."""
-        chain = FallbackChain.from_json(snapshot.extra.get(SNAPSHOT_KEY))
-        if chain is not None and provider.name in chain.providers:
-            return FallbackChain(chain.providers, chain.providers.index(provider.name))
-        return chain_for(provider.name, self.settings.fallback, None)
 
     def _drop(self, session: Session) -> None:
         session.close()
@@ -382,11 +372,6 @@ class SessionManager:
 async def _validated(provider: Provider, messages: list[Any]) -> list[Any]:
     """Checked off the event loop: it may import an SDK and parse a long history."""
     return await anyio.to_thread.run_sync(provider.validate_history, messages)
-
-
-def _workspace(snapshot: Snapshot) -> str | None:
-    workspace = snapshot.extra.get(WORKSPACE_KEY)
-    return workspace if isinstance(workspace, str) else None
 
 
 def _stamp(snapshot: Snapshot) -> tuple[str, str | None]:

@@ -33,7 +33,8 @@ from chatd.core.fallback import (
 )
 from chatd.core.providers.base import Conversation, Emit, Provider, Usage
 from chatd.core.store.base import Snapshot
-from chatd.core.tools import ToolRegistry
+from chatd.core.tools.service import MCP_SERVERS_KEY, WORKSPACE_KEY
+from chatd.core.tools.session_tools import SessionTools
 from chatd.core.turns import Turn, TurnOutcome
 from chatd.errors import ChatdError, ProviderFailure, SessionBusy, SessionNotFound
 
@@ -55,9 +56,6 @@ class TurnResult:
     """Set when the turn moved provider: from the one it started on to the one that answered."""
 
 
-WORKSPACE_KEY = "workspace"
-"""The snapshot key of the session's workspace; the reference ignores it."""
-
 TITLE_LENGTH = 60
 """Long enough to recognise a conversation in a list, short enough for one table cell."""
 
@@ -75,7 +73,7 @@ class Session:
         session_id: str,
         provider: Provider,
         conversation: Conversation,
-        tools: ToolRegistry,
+        tools: SessionTools,
         created_at: datetime,
         title: str | None = None,
         metadata: dict[str, str] | None = None,
@@ -84,7 +82,6 @@ class Session:
         ephemeral: bool = False,
         fallback: FallbackChain | None = None,
         resolve: Callable[[str], Provider] | None = None,
-        workspace: str | None = None,
     ) -> None:
         self.id = session_id
         self.provider = provider
@@ -98,8 +95,6 @@ class Session:
         self.ephemeral = ephemeral
         self.fallback = fallback or FallbackChain((provider.name,))
         self._resolve = resolve
-        self.workspace = workspace
-        """The directory ``{path}`` attachments may be read from (``chat/new``)."""
         self.state = SessionState.IDLE
         self.dirty = False
         self.seq = 0
@@ -108,6 +103,12 @@ class Session:
         self._scope: anyio.CancelScope | None = None
         self._idle = anyio.Event()
         self._idle.set()
+
+    @property
+    def workspace(self) -> str | None:
+        """The session's directory (``chat/new``): approvals are per it, and ``{path}``
+        attachments are read only under it. Kept in the snapshot's metadata."""
+        return self.metadata.get(WORKSPACE_KEY) or None
 
     @property
     def persistent(self) -> bool:
@@ -139,10 +140,13 @@ class Session:
         """
         self._begin_turn()
         started_on, moved = self.provider.name, None
-        outcome = TurnOutcome("", "cancelled", Usage())  # if cancelled while falling back
+        outcome = TurnOutcome("", "cancelled", Usage())  # if cancelled before an answer
+        turn: Turn | Ask | None = None
         scope = self._scope = anyio.CancelScope()
         try:
             with scope:
+                await self.tools.load_servers()
+                self.conversation.tools = self.tools.specs()
                 while True:
                     watch = OutputWatch(self.emit)
                     turn = self._turn(watch, answer, record)
@@ -162,7 +166,7 @@ class Session:
             reason = exc.reason if isinstance(exc, ChatdError) else "internal_error"
             self._end_turn(StatusChanged("failed", reason))
             raise
-        if turn.cancelled_outcome is not None:
+        if turn is not None and turn.cancelled_outcome is not None:
             outcome = turn.cancelled_outcome
         self.usage += outcome.usage
         if not isinstance(outcome, AskOutcome) or outcome.recorded:
@@ -233,8 +237,8 @@ class Session:
         )
         if len(self.fallback.providers) > 1:
             extra[SNAPSHOT_KEY] = self.fallback.as_json()
-        if self.workspace:
-            extra[WORKSPACE_KEY] = self.workspace
+        if self.tools.mcp_servers:
+            extra[MCP_SERVERS_KEY] = list(self.tools.mcp_servers)
         return Snapshot(
             id=snapshot_id or self.id,
             provider=provider.kind,
@@ -243,7 +247,7 @@ class Session:
             created_at=self.created_at if snapshot_id is None else now,
             updated_at=now,
             system_prompt=self.conversation.system_prompt,
-            tools=self.conversation.tools,
+            tools=self.tools.specs(),
             metadata=dict(self.metadata),
             title=self.title,
             revision=self.revision if revision is None else revision,

@@ -15,6 +15,7 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
 from chatd.core.attachments import AttachmentInput
+from chatd.core.store.base import ToolSpec
 from chatd.errors import InvalidParams
 
 MAX_PAGE = 200
@@ -46,6 +47,8 @@ class ChatNewParams:
     metadata: dict[str, str] | None = None
     ephemeral: bool = False
     fallback: list[str] | None = None
+    tools: list[ToolSpec] | None = None
+    mcp_servers: list[str] | None = None
     workspace: str | None = None
 
 
@@ -69,6 +72,8 @@ class ChatRestoreParams:
     model: str | None = None
     convert: bool = False
     history_limit: int = DEFAULT_PAGE
+    tools: list[ToolSpec] | None = None
+    mcp_servers: list[str] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,6 +105,11 @@ class StoreDeleteParams:
 @dataclass(frozen=True, kw_only=True)
 class StoreGetParams:
     snapshot_id: str
+
+
+def as_kwargs(args: Any) -> dict[str, Any]:
+    """A params dataclass as keyword arguments for the core call of the same names."""
+    return {f.name: getattr(args, f.name) for f in fields(args)}
 
 
 def _camel(name: str) -> str:

@@ -9,6 +9,7 @@ from chatd.core.events import (
     StatusChanged,
     TextDelta,
     ThinkingDelta,
+    ToolApprovalDecided,
     ToolCallRequested,
     ToolCallStarted,
     ToolResultReady,
@@ -45,5 +46,13 @@ def update_params(session_id: str, seq: int, event: TurnEvent) -> dict[str, Any]
             }
         case ProviderFallback(source=source, target=target, reason=reason):
             return {**head, "kind": "fallback", "from": source, "to": target, "reason": reason}
+        case ToolApprovalDecided(call_id=call_id, name=name, decision=decision):
+            return {
+                **head,
+                "kind": "tool_approval",
+                "callId": call_id,
+                "name": name,
+                "decision": decision,
+            }
         case StatusChanged(state=state, detail=detail):
             return {**head, "kind": "status", "state": state, "detail": detail}
