@@ -91,6 +91,8 @@ class TranscriptItem:
     tool_results: tuple[ToolResult, ...] = ()
     omitted: tuple[str, ...] = ()
     """Provider-only parts this item leaves out, e.g. 'thinking block', 'signature', 'image'."""
+    thinking: str = ""
+    """The model's visible reasoning, for display only (conversion still omits it)."""
 
 
 class Provider(ABC):

@@ -1,0 +1,162 @@
+"""The ACP method table: each handler checks its params, makes core calls, shapes the result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+import chatd
+from chatd.acp import params as p
+from chatd.acp.connection import AcpConnection
+from chatd.acp.listing import list_sessions
+from chatd.acp.options import MODEL_OPTION, PROVIDER_OPTION, config_options
+from chatd.acp.prompt import prompt_text
+from chatd.acp.turns import adopt_workspace, after_turn, checked_cwd, workspace_metadata
+from chatd.acp.updates import replay
+from chatd.core.manager import SessionManager
+from chatd.core.session import Session
+from chatd.errors import InvalidParams, SnapshotNotFound
+
+PROTOCOL_VERSION = 1
+
+
+class AcpMethods:
+    def __init__(self, manager: SessionManager, connection: AcpConnection, home: Path) -> None:
+        self.manager = manager
+        self.connection = connection
+        self.home = home
+        self.client_capabilities: dict[str, Any] = {}
+
+    def install(self) -> None:
+        self.connection.handlers.update(
+            {
+                "initialize": self.initialize,
+                "session/new": self.session_new,
+                "session/load": self.session_load,
+                "session/resume": self.session_resume,
+                "session/prompt": self.session_prompt,
+                "session/set_config_option": self.session_set_config_option,
+                "session/list": self.session_list,
+                "session/close": self.session_close,
+                "session/delete": self.session_delete,
+            }
+        )
+        self.connection.notifications.update(
+            {"session/cancel": self.session_cancel, "$/cancel_request": self.cancel_request}
+        )
+
+    async def initialize(self, params: Any) -> dict[str, Any]:
+        """Version 1, what we offer; the pydantic schema is warmed on a thread meanwhile."""
+        if not isinstance(params, dict) or type(params.get("protocolVersion")) is not int:
+            raise InvalidParams(
+                "initialize needs an integer protocolVersion", field="protocolVersion"
+            )
+        capabilities = params.get("clientCapabilities")
+        self.client_capabilities = capabilities if isinstance(capabilities, dict) else {}
+        p.warm_up()
+        return {
+            "protocolVersion": PROTOCOL_VERSION,
+            "agentCapabilities": AGENT_CAPABILITIES,
+            "agentInfo": {"name": "chatd", "title": "chatd", "version": chatd.__version__},
+            "authMethods": [],
+        }
+
+    async def session_new(self, params: Any) -> dict[str, Any]:
+        """A chatd session whose workspace is ``cwd``; nothing is written until its first turn."""
+        args = p.parse(params, "NewSessionRequest")
+        metadata = workspace_metadata(checked_cwd(args.cwd))
+        session = await self.manager.new_session(metadata=metadata)
+        self.connection.attach(session)
+        return {"sessionId": session.id, "configOptions": await self._options(session)}
+
+    async def session_load(self, params: Any) -> dict[str, Any]:
+        """Replay the whole conversation as updates, then answer."""
+        args = p.parse(params, "LoadSessionRequest")
+        session = await self._reattach(args.session_id, args.cwd)
+        for update in replay(session.provider.transcript(session.conversation.history)):
+            self.connection.update(session.id, update)
+        return {"configOptions": await self._options(session)}
+
+    async def session_resume(self, params: Any) -> dict[str, Any]:
+        """Reattach without replay (the client has the transcript)."""
+        args = p.parse(params, "ResumeSessionRequest")
+        session = await self._reattach(args.session_id, args.cwd)
+        return {"configOptions": await self._options(session)}
+
+    async def session_prompt(self, params: Any) -> dict[str, Any]:
+        """One turn; chunks stream as updates, then usage and title, then this answer."""
+        args = p.parse(params, "PromptRequest")
+        text = prompt_text(args.prompt)
+        session = await self.manager.get(args.session_id)
+        self.connection.attach(session)
+        title = session.title
+        result = await self.manager.send(session.id, text)
+        return after_turn(self.connection, result, title)
+
+    async def session_set_config_option(self, params: Any) -> dict[str, Any]:
+        """Change the provider (as ``chat/restore`` would) or the model."""
+        args = p.parse(params, "SetSessionConfigOptionSelectRequest")
+        if args.config_id not in (PROVIDER_OPTION, MODEL_OPTION):
+            raise InvalidParams(f"unknown config option {args.config_id!r}", field="configId")
+        value = str(args.value)
+        if args.config_id == PROVIDER_OPTION:
+            restored = await self.manager.restore(args.session_id, provider=value)
+        else:
+            restored = await self.manager.restore(args.session_id, model=value)
+        self.connection.attach(restored.session)
+        return {"configOptions": await self._options(restored.session)}
+
+    async def session_list(self, params: Any) -> dict[str, Any]:
+        """Saved conversations newest first; ``cwd`` keeps one workspace's."""
+        args = p.parse(params, "ListSessionsRequest")
+        store, home = self.manager.store, self.home
+        listed: dict[str, Any] = await anyio.to_thread.run_sync(
+            list_sessions, store, args.cwd, args.cursor, home
+        )
+        return listed
+
+    async def session_close(self, params: Any) -> dict[str, Any]:
+        """Cancel its turn, save, free it; it can be loaded or resumed again."""
+        args = p.parse(params, "CloseSessionRequest")
+        self.connection.detach(args.session_id)
+        await self.manager.close(args.session_id)
+        return {}
+
+    async def session_delete(self, params: Any) -> dict[str, Any]:
+        """Forget the conversation; deleting one already gone is not an error."""
+        args = p.parse(params, "DeleteSessionRequest")
+        self.connection.detach(args.session_id)
+        try:
+            await self.manager.delete(args.session_id)
+        except SnapshotNotFound:
+            pass
+        return {}
+
+    async def session_cancel(self, params: Any) -> None:
+        """Stop the running turn; its ``session/prompt`` answers stopReason cancelled."""
+        args = p.parse(params, "CancelNotification")
+        await self.manager.cancel(args.session_id)
+
+    async def cancel_request(self, params: Any) -> None:
+        if isinstance(params, dict) and "requestId" in params:
+            self.connection.cancel_request(params["requestId"])
+
+    async def _reattach(self, session_id: str, cwd: str) -> Session:
+        session = await self.manager.get(session_id)
+        await adopt_workspace(self.manager, session, checked_cwd(cwd))
+        self.connection.attach(session)
+        return session
+
+    async def _options(self, session: Session) -> list[dict[str, Any]]:
+        return config_options(session, await self.manager.providers.describe())
+
+
+AGENT_CAPABILITIES: dict[str, Any] = {
+    "loadSession": True,
+    "promptCapabilities": {"image": False, "audio": False, "embeddedContext": True},
+    "mcpCapabilities": {"http": False, "sse": False},
+    "sessionCapabilities": {"list": {}, "resume": {}, "close": {}, "delete": {}},
+}
+"""Text, resource links and embedded text resources; MCP servers wait for the tools layer."""

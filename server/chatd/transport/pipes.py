@@ -1,0 +1,39 @@
+"""The process's own stdin and stdout as asyncio streams, for any stdio protocol.
+
+stdout belongs to the protocol. We keep a private copy of it and point file descriptor 1 at
+stderr, so a stray print from any library can never corrupt a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+from chatd.transport.stream import TransportWriter
+
+READ_LIMIT = 2**20
+
+
+async def open_stdio(name: str) -> tuple[asyncio.StreamReader, TransportWriter]:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=READ_LIMIT)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    protocol_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    transport, pipe = await loop.connect_write_pipe(_PipeProtocol, protocol_out)
+    return reader, TransportWriter(transport, name, pipe.wait_closed)
+
+
+class _PipeProtocol(asyncio.Protocol):
+    """Tells when the pipe is really closed, so the last replies are known to be written."""
+
+    def __init__(self) -> None:
+        self._closed = asyncio.get_running_loop().create_future()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self._closed.done():
+            self._closed.set_result(None)
+
+    async def wait_closed(self) -> None:
+        await self._closed
