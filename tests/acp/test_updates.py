@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from acp.schema import SessionNotification
 
+from chatd.acp.framing import update_line
 from chatd.acp.listing import _decode, _encode
 from chatd.acp.updates import LiveUpdates, tool_kind
 from chatd.core.events import (
@@ -61,3 +63,15 @@ def test_tool_kinds_by_name() -> None:
 def test_list_cursors_round_trip() -> None:
     assert _decode(_encode("0123-abc", 7)) == ("0123-abc", 7)
     assert _decode(_encode(None, 0)) == (None, 0)
+
+
+def test_text_lines_are_the_json_of_their_update() -> None:
+    for text in ["plain", 'quote " back\\slash', "new\nline\ttab \x00", "é ✓ 🙂", "</script>"]:
+        update = {"sessionUpdate": "agent_message_chunk", "content": {"type": "text", "text": text}}
+        line = update_line("s-1", update)
+        assert line.endswith(b"\n") and line.count(b"\n") == 1
+        assert json.loads(line) == {
+            "jsonrpc": "2.0",
+            "method": "session/update",
+            "params": {"sessionId": "s-1", "update": update},
+        }

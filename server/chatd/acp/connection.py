@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from chatd import errors
 from chatd.acp import errors as codes
-from chatd.acp.framing import Oversize, encode_line
+from chatd.acp.framing import Oversize, encode_line, update_line
 from chatd.acp.updates import LiveUpdates
 from chatd.core.events import TurnEvent
 from chatd.core.session import Session
@@ -82,7 +82,7 @@ class AcpConnection:
         self.writer.write(encode_line({"jsonrpc": "2.0", "method": method, "params": params}))
 
     def update(self, session_id: str, update: dict[str, Any]) -> None:
-        self.notify("session/update", {"sessionId": session_id, "update": update})
+        self.writer.write(update_line(session_id, update))
 
     async def request(self, method: str, params: Any) -> Any:
         """Ask the client; its result, or ``ClientRequestFailed`` with its error."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from json.encoder import encode_basestring as encode_string
 from typing import Any
 
 
@@ -51,3 +52,38 @@ class LineParser:
 def encode_line(message: Any) -> bytes:
     """One message as one line: compact, UTF-8, no newline inside (JSON escapes them)."""
     return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
+TEXT_CHUNKS = frozenset({"user_message_chunk", "agent_message_chunk", "agent_thought_chunk"})
+
+
+class TextLines:
+    """Text chunks' ``session/update`` lines for one session, laid into a template with only
+    their text encoded: text chunks are nearly all of a stream or a replay, and a whole
+    ``json.dumps`` per chunk cost a 1,000-message replay 8 ms."""
+
+    def __init__(self, session_id: str) -> None:
+        self._head = (
+            '{"jsonrpc":"2.0","method":"session/update","params":{"sessionId":'
+            + encode_string(session_id)
+            + ',"update":{"sessionUpdate":"'
+        )
+
+    def line(self, kind: str, text: str) -> str:
+        return (
+            self._head
+            + kind
+            + '","content":{"type":"text","text":'
+            + encode_string(text)
+            + "}}}}\n"
+        )
+
+
+def update_line(session_id: str, update: dict[str, Any]) -> bytes:
+    """A ``session/update`` notification as one line."""
+    kind = update["sessionUpdate"]
+    content = update.get("content") or {}
+    if kind in TEXT_CHUNKS and len(update) == 2 and len(content) == 2:
+        return TextLines(session_id).line(kind, content["text"]).encode()
+    params = {"sessionId": session_id, "update": update}
+    return encode_line({"jsonrpc": "2.0", "method": "session/update", "params": params})

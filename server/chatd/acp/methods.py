@@ -14,8 +14,9 @@ from chatd.acp.listing import list_sessions
 from chatd.acp.options import MODEL_OPTION, PROVIDER_OPTION, config_options
 from chatd.acp.prompt import prompt_text
 from chatd.acp.turns import adopt_workspace, after_turn, checked_cwd, workspace_metadata
-from chatd.acp.updates import replay
+from chatd.acp.updates import replay_lines
 from chatd.core.manager import SessionManager
+from chatd.core.providers import ProviderInfo
 from chatd.core.session import Session
 from chatd.errors import InvalidParams, SnapshotNotFound
 
@@ -28,6 +29,7 @@ class AcpMethods:
         self.connection = connection
         self.home = home
         self.client_capabilities: dict[str, Any] = {}
+        self._providers: list[ProviderInfo] | None = None
 
     def install(self) -> None:
         self.connection.handlers.update(
@@ -75,8 +77,8 @@ class AcpMethods:
         """Replay the whole conversation as updates, then answer."""
         args = p.parse(params, "LoadSessionRequest")
         session = await self._reattach(args.session_id, args.cwd)
-        for update in replay(session.provider.transcript(session.conversation.history)):
-            self.connection.update(session.id, update)
+        items = session.provider.transcript(session.conversation.history)
+        self.connection.writer.write(replay_lines(session.id, items))
         return {"configOptions": await self._options(session)}
 
     async def session_resume(self, params: Any) -> dict[str, Any]:
@@ -106,7 +108,7 @@ class AcpMethods:
         else:
             restored = await self.manager.restore(args.session_id, model=value)
         self.connection.attach(restored.session)
-        return {"configOptions": await self._options(restored.session)}
+        return {"configOptions": await self._options(restored.session, refresh=True)}
 
     async def session_list(self, params: Any) -> dict[str, Any]:
         """Saved conversations newest first; ``cwd`` keeps one workspace's."""
@@ -149,8 +151,12 @@ class AcpMethods:
         self.connection.attach(session)
         return session
 
-    async def _options(self, session: Session) -> list[dict[str, Any]]:
-        return config_options(session, await self.manager.providers.describe())
+    async def _options(self, session: Session, *, refresh: bool = False) -> list[dict[str, Any]]:
+        """Which providers are usable is asked once per client (each asks for its key), and
+        again when the client changes an option."""
+        if self._providers is None or refresh:
+            self._providers = await self.manager.providers.describe()
+        return config_options(session, self._providers)
 
 
 AGENT_CAPABILITIES: dict[str, Any] = {

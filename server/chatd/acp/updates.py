@@ -1,15 +1,15 @@
 """``session/update`` payloads: live turn events, and the replay of a saved conversation.
 
-Both are plain dicts written straight to the wire: a 1,000-message replay through pydantic
-models would cost several times the snapshot's own decoding. The tests check every shape
+Both are plain dicts or wire lines, never pydantic models: a 1,000-message replay through
+models would cost many times the snapshot's own decoding. The tests check every shape
 against the ACP SDK's ``SessionNotification`` model instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
+from chatd.acp.framing import TextLines, update_line
 from chatd.core.events import (
     TextDelta,
     ThinkingDelta,
@@ -18,7 +18,7 @@ from chatd.core.events import (
     ToolResultReady,
     TurnEvent,
 )
-from chatd.core.providers.base import ToolCall, ToolResult, TranscriptItem
+from chatd.core.providers.base import TranscriptItem
 
 TOOL_KINDS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("delete", "remove", "unlink"), "delete"),
@@ -103,24 +103,25 @@ class LiveUpdates:
         return []
 
 
-def replay(items: list[TranscriptItem]) -> Iterator[dict[str, Any]]:
-    """The whole conversation as a client would have seen it live, tool calls finished."""
+def replay_lines(session_id: str, items: list[TranscriptItem]) -> bytes:
+    """The whole conversation as the client would have seen it live, tool calls finished:
+    user, thought and agent chunks, each tool call and its final update, as wire lines."""
+    text = TextLines(session_id).line
+    lines: list[str] = []
     for item in items:
         if item.role == "user" and item.text:
-            yield _text("user_message_chunk", item.text)
+            lines.append(text("user_message_chunk", item.text))
         if item.thinking:
-            yield _text("agent_thought_chunk", item.thinking)
+            lines.append(text("agent_thought_chunk", item.thinking))
         if item.role == "assistant" and item.text:
-            yield _text("agent_message_chunk", item.text)
-        yield from _replayed_calls(item.tool_calls)
-        yield from _replayed_results(item.tool_results)
+            lines.append(text("agent_message_chunk", item.text))
+        for call in item.tool_calls:
+            lines.append(_line(session_id, tool_call(call.id, call.name, call.arguments)))
+        for result in item.tool_results:
+            finished = tool_finished(result.call_id, result.content, result.is_error)
+            lines.append(_line(session_id, finished))
+    return "".join(lines).encode()
 
 
-def _replayed_calls(calls: tuple[ToolCall, ...]) -> Iterator[dict[str, Any]]:
-    for call in calls:
-        yield tool_call(call.id, call.name, call.arguments)
-
-
-def _replayed_results(results: tuple[ToolResult, ...]) -> Iterator[dict[str, Any]]:
-    for result in results:
-        yield tool_finished(result.call_id, result.content, result.is_error)
+def _line(session_id: str, update: dict[str, Any]) -> str:
+    return update_line(session_id, update).decode()
