@@ -13,9 +13,12 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chatd.errors import ConfigError
+
+if TYPE_CHECKING:
+    from chatd.mcp_settings import McpSettings
 
 APP_NAME = "chatd"
 
@@ -126,6 +129,9 @@ class Settings:
     providers: Mapping[str, ProviderSettings]
     default_provider: str
     config_path: Path | None = None
+    mcp: McpSettings | None = None
+    policy_file: Path | None = None
+    """Remembered tool approvals, beside the config file (the user config dir by default)."""
 
 
 def default_config_path() -> Path:
@@ -165,6 +171,9 @@ def load_settings(
     daemon = _daemon_settings(table.sub("daemon"), env)
     providers = _provider_settings(table.sub("providers"), env)
     configured_default = table.get("default_provider", str)
+    from chatd.mcp_settings import mcp_settings  # it needs Secret from this module
+
+    mcp = mcp_settings(table.get("mcp", dict) or {})
     default = env.get("CHATD_PROVIDER") or configured_default
     table.reject_unknown()
     return Settings(
@@ -173,6 +182,8 @@ def load_settings(
         providers=providers,
         default_provider=_choose_default(default, providers),
         config_path=path if document else None,
+        mcp=mcp,
+        policy_file=path.parent / "tool-policies.json",
     )
 
 

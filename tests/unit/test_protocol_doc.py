@@ -26,6 +26,11 @@ SERVED_METHODS = [
     "chat/close",
     "store/list",
     "store/delete",
+    "tools/register",
+    "tools/unregister",
+    "tools/list",
+    "tools/policy/list",
+    "tools/policy/revoke",
 ]
 
 
@@ -47,12 +52,16 @@ def all_error_classes() -> list[type[errors.ChatdError]]:
 
 def test_the_method_table_matches_the_served_methods() -> None:
     from chatd.rpc.methods import Methods
+    from chatd.rpc.tool_methods import ToolMethods
 
     table = Methods.__new__(Methods)
+    table.tool_methods = ToolMethods.__new__(ToolMethods)
     assert sorted(Methods.table(table)) == sorted(SERVED_METHODS)
 
 
-@pytest.mark.parametrize("method", [*SERVED_METHODS, "exit", "chat/update"])
+@pytest.mark.parametrize(
+    "method", [*SERVED_METHODS, "exit", "chat/update", "tool/call", "tool/approve"]
+)
 def test_every_method_has_a_section(method: str) -> None:
     assert re.search(rf"^### `{re.escape(method)}`", DOC, re.MULTILINE), method
 

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -22,6 +22,9 @@ from typing import Any
 from chatd_client.framing import FrameParser, FramingError, encode_frame
 
 NotificationHandler = Callable[[str, Any], None]
+RequestHandler = Callable[[Any], Awaitable[Any]]
+"""Answers a server→client request (``tool/call``, ``tool/approve``); raise ``RpcError``
+to answer with an error."""
 
 MAX_RESPONSE_BYTES = 256 * 1024 * 1024
 """The daemon answers with whole histories; a reply this large means a broken stream."""
@@ -71,6 +74,8 @@ class Client:
         self._ids = itertools.count(1)
         self._pending: dict[int | str, asyncio.Future[Any]] = {}
         self._handlers: list[NotificationHandler] = []
+        self._request_handlers: dict[str, RequestHandler] = {}
+        self._serving: dict[Any, asyncio.Task[None]] = {}
         self._stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
         self._tasks = [asyncio.create_task(self._read_loop())]
         if process is not None and process.stderr is not None:
@@ -132,6 +137,10 @@ class Client:
     def on_notification(self, handler: NotificationHandler) -> None:
         self._handlers.append(handler)
 
+    def on_request(self, method: str, handler: RequestHandler) -> None:
+        """Answer the daemon's ``method`` requests; a ``$/cancelRequest`` cancels the handler."""
+        self._request_handlers[method] = handler
+
     async def request(self, method: str, params: Any = None) -> Any:
         """Send one request and wait for its result.
 
@@ -183,7 +192,11 @@ class Client:
         title: str | None = None,
         metadata: dict[str, str] | None = None,
         ephemeral: bool | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        mcp_servers: Sequence[str] | None = None,
+        workspace: str | None = None,
     ) -> dict[str, Any]:
+        """``tools`` are specs this connection hosts (``Toolbox.specs()``)."""
         return await self._call(
             "chat/new",
             provider=provider,
@@ -192,6 +205,9 @@ class Client:
             title=title,
             metadata=metadata,
             ephemeral=ephemeral,
+            tools=tools,
+            mcpServers=mcp_servers,
+            workspace=workspace,
         )
 
     async def chat_send(self, message: str, *, session_id: str | None = None) -> dict[str, Any]:
@@ -208,9 +224,17 @@ class Client:
         provider: str | None = None,
         model: str | None = None,
         convert: bool | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        mcp_servers: Sequence[str] | None = None,
     ) -> dict[str, Any]:
         return await self._call(
-            "chat/restore", snapshotId=snapshot_id, provider=provider, model=model, convert=convert
+            "chat/restore",
+            snapshotId=snapshot_id,
+            provider=provider,
+            model=model,
+            convert=convert,
+            tools=tools,
+            mcpServers=mcp_servers,
         )
 
     async def chat_history(
@@ -282,7 +306,9 @@ class Client:
             return
         if "method" in message:
             if "id" in message:
-                self._refuse_server_request(message["id"], message["method"])
+                self._serve(message["id"], message["method"], message.get("params"))
+            elif message["method"] == "$/cancelRequest":
+                self._cancel_serving(message.get("params"))
             else:
                 for handler in self._handlers:
                     handler(message["method"], message.get("params"))
@@ -296,10 +322,35 @@ class Client:
         else:
             future.set_result(message.get("result"))
 
-    def _refuse_server_request(self, request_id: Any, method: str) -> None:
-        error = {"code": -32601, "message": f"client does not handle {method}"}
+    def _serve(self, request_id: Any, method: str, params: Any) -> None:
+        handler = self._request_handlers.get(method)
+        if handler is None:
+            error = {"code": -32601, "message": f"client does not handle {method}"}
+            self._reply({"id": request_id, "error": error})
+            return
+        task = asyncio.create_task(self._answer(request_id, handler, params))
+        self._serving[request_id] = task
+        task.add_done_callback(lambda _: self._serving.pop(request_id, None))
+
+    async def _answer(self, request_id: Any, handler: RequestHandler, params: Any) -> None:
+        try:
+            result = await handler(params)
+        except RpcError as exc:
+            error = {"code": exc.code, "message": exc.message, "data": exc.data}
+            self._reply({"id": request_id, "error": error})
+        except asyncio.CancelledError:
+            self._reply({"id": request_id, "error": {"code": -32800, "message": "cancelled"}})
+        else:
+            self._reply({"id": request_id, "result": result})
+
+    def _cancel_serving(self, params: Any) -> None:
+        task = self._serving.get(params.get("id")) if isinstance(params, dict) else None
+        if task is not None:
+            task.cancel()
+
+    def _reply(self, message: dict[str, Any]) -> None:
         if not self.closed:
-            self._writer.write(encode_frame({"jsonrpc": "2.0", "id": request_id, "error": error}))
+            self._writer.write(encode_frame({"jsonrpc": "2.0", **message}))
 
     def _fail_pending(self, reason: str) -> None:
         for future in self._pending.values():

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from chatd.cli.approval import approver
 from chatd.cli.common import fail, settings_from_context
 from chatd.cli.store import key, store
 from chatd.errors import ChatdError
@@ -89,6 +90,8 @@ def _serve_acp() -> None:
 @click.option("--provider", "-p", help="Provider of a new conversation.")
 @click.option("--model", "-m", envvar="CHATD_MODEL", help="Model of a new conversation.")
 @click.option("--system", "system_prompt", default="", help="System prompt of a new conversation.")
+@click.option("--mcp", "mcp_servers", multiple=True, metavar="NAME", help="Enable an MCP server.")
+@click.option("--yes", "-y", "assume_yes", is_flag=True, help="Allow every tool call unasked.")
 def send(
     message: str,
     session_id: str | None,
@@ -96,6 +99,8 @@ def send(
     provider: str | None,
     model: str | None,
     system_prompt: str,
+    mcp_servers: tuple[str, ...],
+    assume_yes: bool,
 ) -> None:
     """Send MESSAGE ('-' reads stdin) and print the streamed reply.
 
@@ -108,6 +113,7 @@ def send(
         raise click.UsageError("--provider, --model and --system apply to new conversations only")
     hint = NO_KEY_HINT.format(config=settings.config_path or "the config file")
     conversation = _Conversation(session_id, continue_last, provider, model, system_prompt)
+    conversation.mcp_servers, conversation.assume_yes = list(mcp_servers), assume_yes
     asyncio.run(conversation.send(settings.daemon.socket_path, message, hint))
 
 
@@ -157,6 +163,8 @@ class _Conversation:
         self.session_id = session_id
         self.continue_last = continue_last
         self.new_params = {"provider": provider, "model": model, "systemPrompt": system_prompt}
+        self.mcp_servers: list[str] = []
+        self.assume_yes = False
 
     async def send(self, socket_path: Path, message: str, hint: str) -> None:
         from chatd_client import Client
@@ -164,7 +172,10 @@ class _Conversation:
         async with await Client.connect_unix(socket_path, start=True) as client:
             info = await client.initialize("chatd-cli")
             client.on_notification(_print_text_updates)
+            client.on_request("tool/approve", approver(self.assume_yes))
             session_id = await self._session(client)
+            if self.mcp_servers and session_id:
+                await client.chat_restore(session_id, mcp_servers=self.mcp_servers)
             result = await client.request(
                 "chat/send", {"sessionId": session_id, "message": message}
             )
@@ -181,9 +192,10 @@ class _Conversation:
             if not page["items"]:
                 fail("there is no saved conversation to continue")
             return str(page["items"][0]["id"])
-        if self.session_id or not any(self.new_params.values()):
+        if self.session_id or not (any(self.new_params.values()) or self.mcp_servers):
             return self.session_id
-        params = {key: value for key, value in self.new_params.items() if value}
+        params: dict[str, Any] = {key: value for key, value in self.new_params.items() if value}
+        params["mcpServers"] = self.mcp_servers
         created = await client.request("chat/new", params)
         return str(created["sessionId"])
 

@@ -50,11 +50,21 @@ class StatusChanged:
     detail: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ToolApprovalDecided:
+    """How an ``ask`` tool's call was decided: an approval option, or ``unanswered``."""
+
+    call_id: str
+    name: str
+    decision: str
+
+
 TurnEvent = (
     TextDelta
     | ThinkingDelta
     | ToolCallStarted
     | ToolCallRequested
     | ToolResultReady
+    | ToolApprovalDecided
     | StatusChanged
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -24,8 +24,10 @@ from chatd.core.providers import ProviderPool
 from chatd.core.providers.base import Conversation, Provider, TranscriptItem, Usage
 from chatd.core.providers.transcript import conversion_warnings
 from chatd.core.session import Session, SessionState, TurnResult
-from chatd.core.store.base import ConversationStore, ListPage, Snapshot
+from chatd.core.store.base import ConversationStore, ListPage, Snapshot, ToolSpec
 from chatd.core.tools import ToolRegistry
+from chatd.core.tools.host import ToolHost
+from chatd.core.tools.service import WORKSPACE_KEY, ToolService, checked_workspace
 from chatd.errors import (
     ChatdError,
     InvalidParams,
@@ -59,7 +61,7 @@ class SessionManager:
         self.settings = settings
         self.store = store
         self.providers = providers
-        self.tools = tools or ToolRegistry()
+        self.tooling = ToolService(settings, tools)
         self.sessions: dict[str, Session] = {}
         self._resume_lock = anyio.Lock()
 
@@ -72,24 +74,38 @@ class SessionManager:
         title: str | None = None,
         metadata: dict[str, str] | None = None,
         ephemeral: bool = False,
+        tools: Sequence[ToolSpec] | None = None,
+        host: ToolHost | None = None,
+        mcp_servers: Sequence[str] | None = None,
+        workspace: str | None = None,
     ) -> Session:
-        """:raises ProviderUnavailable: unknown provider, or its key is missing."""
+        """``host`` runs the client ``tools``; ``workspace`` keys the stored approvals.
+
+        :raises ProviderUnavailable: unknown provider, or its key is missing.
+        :raises InvalidParams: a bad tool spec, MCP server name or workspace.
+        """
         adapter = self.providers.get(provider or self.settings.default_provider)
+        session_id = str(uuid.uuid4())
+        where = checked_workspace(workspace)
+        session_tools = self.tooling.for_session(
+            session_id, mcp_servers=mcp_servers, workspace=where
+        )
+        self.tooling.update(session_tools, tools, host)
         await adapter.ready()
         conversation = Conversation(
             model=model or adapter.model,
             system_prompt=system_prompt,
             history=adapter.start_history(system_prompt),
-            tools=self.tools.specs(),
+            tools=session_tools.specs(),
         )
         session = Session(
-            session_id=str(uuid.uuid4()),
+            session_id=session_id,
             provider=adapter,
             conversation=conversation,
-            tools=self.tools,
+            tools=session_tools,
             created_at=datetime.now(UTC),
             title=title,
-            metadata=metadata,
+            metadata={**(metadata or {}), **({WORKSPACE_KEY: where} if where else {})},
             ephemeral=ephemeral,
         )
         self.sessions[session.id] = session
@@ -146,6 +162,21 @@ class SessionManager:
         provider: str | None = None,
         model: str | None = None,
         convert: bool = False,
+        tools: Sequence[ToolSpec] | None = None,
+        host: ToolHost | None = None,
+        mcp_servers: Sequence[str] | None = None,
+    ) -> Restored:
+        """Attach to a saved conversation, then bind ``host``'s ``tools`` and enable servers.
+
+        :raises SnapshotNotFound, ProviderMismatch, ProviderUnavailable, SessionBusy:
+        :raises InvalidParams: a bad tool spec or MCP server name.
+        """
+        restored = await self._restore(snapshot_id, provider=provider, model=model, convert=convert)
+        self.tooling.update(restored.session.tools, tools, host, mcp_servers)
+        return restored
+
+    async def _restore(
+        self, snapshot_id: str, *, provider: str | None, model: str | None, convert: bool
     ) -> Restored:
         """Attach to a saved conversation, optionally translated into another provider.
 
@@ -258,6 +289,7 @@ class SessionManager:
                 if session.dirty and session.persistent:
                     await self._autosave(session)
             await self.providers.aclose()
+            await self.tooling.aclose()
 
     async def _require_stored(self, session_id: str) -> None:
         if not await anyio.to_thread.run_sync(self.store.exists, session_id):
@@ -310,13 +342,13 @@ class SessionManager:
             model=model or snapshot.model or provider.model,
             system_prompt=snapshot.system_prompt,
             history=list(snapshot.messages if history is None else history),
-            tools=self.tools.specs(),
+            tools=snapshot.tools,
         )
         session = Session(
             session_id=snapshot.id,
             provider=provider,
             conversation=conversation,
-            tools=self.tools,
+            tools=self.tooling.for_snapshot(snapshot),
             created_at=snapshot.created_at,
             title=snapshot.title,
             metadata=snapshot.metadata,

@@ -14,13 +14,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
+from typing import Any
 
 import anyio
 
 from chatd.core.events import StatusChanged, TurnEvent
 from chatd.core.providers.base import Conversation, Provider, Usage
 from chatd.core.store.base import Snapshot
-from chatd.core.tools import ToolRegistry
+from chatd.core.tools.session_tools import SessionTools
 from chatd.core.turns import Turn, TurnOutcome
 from chatd.errors import ChatdError, SessionBusy, SessionNotFound
 
@@ -55,7 +56,7 @@ class Session:
         session_id: str,
         provider: Provider,
         conversation: Conversation,
-        tools: ToolRegistry,
+        tools: SessionTools,
         created_at: datetime,
         title: str | None = None,
         metadata: dict[str, str] | None = None,
@@ -109,8 +110,11 @@ class Session:
             max_steps=self.provider.settings.max_steps,
         )
         scope = self._scope = anyio.CancelScope()
+        outcome = TurnOutcome("", "cancelled", Usage())
         try:
             with scope:
+                await self.tools.load_servers()
+                self.conversation.tools = self.tools.specs()
                 outcome = await turn.run(message)
         except asyncio.CancelledError:
             current = asyncio.current_task()
@@ -150,7 +154,11 @@ class Session:
         """This conversation as the store saves it (a fork passes a new id and revision 0)."""
         now = datetime.now(UTC)
         provider = self.provider
-        extra = {"endpoint": provider.name} if provider.name != provider.kind else {}
+        extra: dict[str, Any] = (
+            {"endpoint": provider.name} if provider.name != provider.kind else {}
+        )
+        if self.tools.mcp_servers:
+            extra["mcp_servers"] = list(self.tools.mcp_servers)
         return Snapshot(
             id=snapshot_id or self.id,
             provider=provider.kind,
@@ -159,7 +167,7 @@ class Session:
             created_at=self.created_at if snapshot_id is None else now,
             updated_at=now,
             system_prompt=self.conversation.system_prompt,
-            tools=self.conversation.tools,
+            tools=self.tools.specs(),
             metadata=dict(self.metadata),
             title=self.title,
             revision=self.revision if revision is None else revision,

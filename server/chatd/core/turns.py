@@ -11,15 +11,22 @@ Shared by every provider, so history rules hold everywhere:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import anyio
 
 from chatd.core.events import TextDelta, ToolResultReady, TurnEvent
 from chatd.core.providers.base import Conversation, Emit, Provider, ToolCall, ToolResult, Usage
-from chatd.core.tools import ToolRegistry
 
 CANCELLED_TOOL_RESULT = "cancelled by the user before this tool ran to completion"
+
+
+class ToolRunner(Protocol):
+    """Runs a step's calls (``ToolRegistry``, ``SessionTools``); failures are results."""
+
+    async def run_calls(self, calls: Sequence[ToolCall], emit: Emit) -> list[ToolResult]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +48,7 @@ class Turn:
         self,
         provider: Provider,
         conversation: Conversation,
-        tools: ToolRegistry,
+        tools: ToolRunner,
         emit: Emit,
         *,
         max_steps: int,

@@ -17,6 +17,7 @@ from chatd.rpc.results import (
     transcript_json,
     turn_json,
 )
+from chatd.rpc.tool_methods import ToolMethods
 
 if TYPE_CHECKING:
     from chatd.rpc.server import Connection, Handler, ServerContext
@@ -27,6 +28,7 @@ class Methods:
         self.context = context
         self.manager = context.manager
         self.connection = connection
+        self.tool_methods = ToolMethods(context, connection)
 
     def table(self) -> dict[str, Handler]:
         return {
@@ -43,6 +45,7 @@ class Methods:
             "chat/close": self.chat_close,
             "store/list": self.store_list,
             "store/delete": self.store_delete,
+            **self.tool_methods.table(),
         }
 
     async def initialize(self, params: Any) -> dict[str, Any]:
@@ -75,14 +78,8 @@ class Methods:
     async def chat_new(self, params: Any) -> dict[str, Any]:
         """Start a conversation; nothing is written until its first turn."""
         args = p.structure(params, p.ChatNewParams)
-        session = await self.manager.new_session(
-            provider=args.provider,
-            model=args.model,
-            system_prompt=args.system_prompt,
-            title=args.title,
-            metadata=args.metadata,
-            ephemeral=args.ephemeral,
-        )
+        host = self.connection.tool_host
+        session = await self.manager.new_session(**p.as_kwargs(args), host=host)
         return self._attached(session)
 
     async def chat_send(self, params: Any) -> dict[str, Any]:
@@ -102,7 +99,13 @@ class Methods:
         """Attach to a saved conversation, with the newest page of its history."""
         args = p.structure(params, p.ChatRestoreParams)
         restored = await self.manager.restore(
-            args.snapshot_id, provider=args.provider, model=args.model, convert=args.convert
+            args.snapshot_id,
+            provider=args.provider,
+            model=args.model,
+            convert=args.convert,
+            tools=args.tools,
+            host=self.connection.tool_host,
+            mcp_servers=args.mcp_servers,
         )
         self.connection.attach(restored.session)
         return restore_json(restored, args.history_limit)

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
+from chatd.core.store.base import ToolSpec
 from chatd.errors import InvalidParams
 
 MAX_PAGE = 200
@@ -44,6 +45,9 @@ class ChatNewParams:
     title: str | None = None
     metadata: dict[str, str] | None = None
     ephemeral: bool = False
+    tools: list[ToolSpec] | None = None
+    mcp_servers: list[str] | None = None
+    workspace: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,6 +69,8 @@ class ChatRestoreParams:
     model: str | None = None
     convert: bool = False
     history_limit: int = DEFAULT_PAGE
+    tools: list[ToolSpec] | None = None
+    mcp_servers: list[str] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,6 +97,11 @@ class StoreListParams:
 @dataclass(frozen=True, kw_only=True)
 class StoreDeleteParams:
     snapshot_id: str
+
+
+def as_kwargs(args: Any) -> dict[str, Any]:
+    """A params dataclass as keyword arguments for the core call of the same names."""
+    return {f.name: getattr(args, f.name) for f in fields(args)}
 
 
 def _camel(name: str) -> str:

@@ -24,6 +24,7 @@ from chatd.core.session import Session
 from chatd.rpc import errors as codes
 from chatd.rpc.methods import Methods
 from chatd.rpc.pygls_glue import make_protocol
+from chatd.rpc.tool_host import ConnectionToolHost
 from chatd.rpc.updates import update_params
 from chatd_client.framing import encode_frame
 
@@ -64,6 +65,7 @@ class Connection:
         self.exit_code: int | None = None
         self._in_flight: set[Any] = set()
         self._attached: dict[str, Session] = {}
+        self.tool_host = ConnectionToolHost(self)
         methods = Methods(context, self)
         self.handlers: dict[str, Handler] = methods.table()
         self.protocol = make_protocol(
@@ -108,6 +110,7 @@ class Connection:
         """Send this session's updates to this connection from now on."""
         if session.id not in self._attached or self._attached[session.id] is not session:
             session.listeners.add(self._forward)
+            session.tools.clients.add(self.tool_host)
             self._attached[session.id] = session
 
     async def finish(self) -> None:
@@ -119,6 +122,7 @@ class Connection:
 
     async def close(self) -> None:
         """The client is gone: its running requests are cancelled (their turns end cancelled)."""
+        self.tool_host.close()
         running = [asyncio.wrap_future(f) for f in self.protocol._request_futures.values()]
         for future in running:
             future.cancel()
@@ -126,6 +130,7 @@ class Connection:
             await asyncio.wait(running)
         for session in self._attached.values():
             session.listeners.discard(self._forward)
+            session.tools.clients.discard(self.tool_host)
         self._attached.clear()
         self.context.connections.discard(self)
 

@@ -8,6 +8,7 @@ from chatd.core.events import (
     StatusChanged,
     TextDelta,
     ThinkingDelta,
+    ToolApprovalDecided,
     ToolCallRequested,
     ToolCallStarted,
     ToolResultReady,
@@ -41,6 +42,14 @@ def update_params(session_id: str, seq: int, event: TurnEvent) -> dict[str, Any]
                 "name": name,
                 "content": content,
                 "isError": is_error,
+            }
+        case ToolApprovalDecided(call_id=call_id, name=name, decision=decision):
+            return {
+                **head,
+                "kind": "tool_approval",
+                "callId": call_id,
+                "name": name,
+                "decision": decision,
             }
         case StatusChanged(state=state, detail=detail):
             return {**head, "kind": "status", "state": state, "detail": detail}

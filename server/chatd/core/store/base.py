@@ -25,6 +25,11 @@ class ToolSpec:
     name: str
     description: str = ""
     parameters: dict[str, Any] | None = None
+    approval: str = "auto"
+    """``auto``, ``ask`` or ``deny``; chatd's key, written only when not ``auto``."""
+    timeout_ms: int | None = None
+    source: str = "client"
+    """Who runs it: ``client`` (a connection), ``mcp:<server>`` or ``daemon`` (in-process)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -120,6 +120,12 @@ def _tool_document(tool: ToolSpec) -> dict[str, Any]:
     doc: dict[str, Any] = {"name": tool.name, "description": tool.description}
     if tool.parameters is not None:
         doc["parameters"] = tool.parameters
+    if tool.approval != "auto":
+        doc["approval"] = tool.approval
+    if tool.timeout_ms is not None:
+        doc["timeout_ms"] = tool.timeout_ms
+    if tool.source != "client":
+        doc["source"] = tool.source
     return doc
 
 
@@ -217,6 +223,9 @@ def _tool(item: Any, file: str) -> ToolSpec:
         name=fields.require("name", str),
         description=fields.get("description", str) or "",
         parameters=fields.get("parameters", dict),
+        approval=fields.get("approval", str) or "auto",
+        timeout_ms=fields.get("timeout_ms", int),
+        source=fields.get("source", str) or "client",
     )
 
 

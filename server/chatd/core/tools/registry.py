@@ -1,4 +1,4 @@
-"""Tools a model may call during a turn, and running a step's calls.
+"""In-process tools (handlers in the daemon's own code), and running a step's calls.
 
 A handler's failure is a result for the model (``is_error``), never a failed turn.
 """
@@ -30,6 +30,25 @@ class Tool:
     handler: ToolHandler
 
 
+async def run_concurrently(
+    calls: Sequence[ToolCall], run: Callable[[ToolCall], Awaitable[ToolResult]], emit: Emit
+) -> list[ToolResult]:
+    """Run every call, concurrently but capped; results come back in call order."""
+    results: list[ToolResult | None] = [None] * len(calls)
+    limiter = anyio.CapacityLimiter(MAX_PARALLEL_TOOL_CALLS)
+
+    async def run_one(index: int, call: ToolCall) -> None:
+        async with limiter:
+            result = await run(call)
+        results[index] = result
+        emit(ToolResultReady(call.id, call.name, result.content, result.is_error))
+
+    async with anyio.create_task_group() as group:
+        for index, call in enumerate(calls):
+            group.start_soon(run_one, index, call)
+    return [result for result in results if result is not None]
+
+
 class ToolRegistry:
     """Tools by name, in registration order (so the model sees a stable list)."""
 
@@ -39,23 +58,13 @@ class ToolRegistry:
     def specs(self) -> tuple[ToolSpec, ...]:
         return tuple(tool.spec for tool in self._tools.values())
 
+    def get(self, name: str) -> Tool | None:
+        return self._tools.get(name)
+
     async def run_calls(self, calls: Sequence[ToolCall], emit: Emit) -> list[ToolResult]:
-        """Run every call, concurrently but capped; results come back in call order."""
-        results: list[ToolResult | None] = [None] * len(calls)
-        limiter = anyio.CapacityLimiter(MAX_PARALLEL_TOOL_CALLS)
+        return await run_concurrently(calls, self.run, emit)
 
-        async def run_one(index: int, call: ToolCall) -> None:
-            async with limiter:
-                result = await self._run(call)
-            results[index] = result
-            emit(ToolResultReady(call.id, call.name, result.content, result.is_error))
-
-        async with anyio.create_task_group() as group:
-            for index, call in enumerate(calls):
-                group.start_soon(run_one, index, call)
-        return [result for result in results if result is not None]
-
-    async def _run(self, call: ToolCall) -> ToolResult:
+    async def run(self, call: ToolCall) -> ToolResult:
         tool = self._tools.get(call.name)
         if tool is None:
             return ToolResult(call.id, call.name, f"unknown tool {call.name!r}", is_error=True)
