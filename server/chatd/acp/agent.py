@@ -33,7 +33,8 @@ async def serve_acp(settings: Settings, home: Path) -> int:
     manager = SessionManager(settings, open_store(settings.store), ProviderPool(settings.providers))
     reader, writer = await open_stdio("ACP client")
     connection = AcpConnection(writer)
-    AcpMethods(manager, connection, home).install()
+    methods = AcpMethods(manager, connection, home)
+    methods.install()
     stop = anyio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -55,6 +56,7 @@ async def serve_acp(settings: Settings, home: Path) -> int:
         await stop.wait()
         log.info("stopping: cancelling turns and saving sessions")
         with anyio.CancelScope(shield=True):
+            methods.host.close()
             await connection.close()
             await manager.shutdown()
             await writer.flush_and_close()

@@ -110,6 +110,10 @@ class AcpConnection:
         session.listeners.add(self._forward)
         self._attached[session.id] = (session, LiveUpdates())
 
+    @property
+    def attached(self) -> set[str]:
+        return set(self._attached)
+
     def detach(self, session_id: str) -> None:
         attached = self._attached.pop(session_id, None)
         if attached is not None:

@@ -12,15 +12,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 from chatd.core.store.base import ConversationStore, SnapshotSummary
+from chatd.core.tools.service import WORKSPACE_KEY
 from chatd.errors import InvalidParams
 from chatd.rpc.results import rfc3339
-
-WORKSPACE_KEY = "workspace"
-"""Snapshot metadata key holding the absolute path of the conversation's workspace."""
 
 PAGE_SIZE = 50
 STORE_PAGE = 200
@@ -52,6 +51,7 @@ def list_sessions(
     :raises InvalidParams: a cursor this agent did not hand out.
     """
     store_cursor, skip = _decode(cursor)
+    cwd = None if cwd is None else os.path.normpath(cwd)
     found: list[dict[str, Any]] = []
     while True:
         page = store.list(limit=STORE_PAGE, cursor=store_cursor)

@@ -10,14 +10,16 @@ import anyio
 import chatd
 from chatd.acp import params as p
 from chatd.acp.connection import AcpConnection
-from chatd.acp.listing import list_sessions
+from chatd.acp.listing import list_sessions, workspace_of
 from chatd.acp.options import MODEL_OPTION, PROVIDER_OPTION, config_options
 from chatd.acp.prompt import prompt_text
-from chatd.acp.turns import adopt_workspace, after_turn, checked_cwd, workspace_metadata
+from chatd.acp.tool_host import AcpToolHost, client_tool_specs
+from chatd.acp.turns import adopt_workspace, after_turn, checked_cwd
 from chatd.acp.updates import replay_lines
 from chatd.core.manager import SessionManager
 from chatd.core.providers import ProviderInfo
 from chatd.core.session import Session
+from chatd.core.store.base import ToolSpec
 from chatd.errors import InvalidParams, SnapshotNotFound
 
 PROTOCOL_VERSION = 1
@@ -28,7 +30,8 @@ class AcpMethods:
         self.manager = manager
         self.connection = connection
         self.home = home
-        self.client_capabilities: dict[str, Any] = {}
+        self.host = AcpToolHost(connection)
+        self.client_tools: list[ToolSpec] = []
         self._providers: list[ProviderInfo] | None = None
 
     def install(self) -> None:
@@ -51,12 +54,7 @@ class AcpMethods:
 
     async def initialize(self, params: Any) -> dict[str, Any]:
         """Version 1, what we offer; the pydantic schema is warmed on a thread meanwhile."""
-        if not isinstance(params, dict) or type(params.get("protocolVersion")) is not int:
-            raise InvalidParams(
-                "initialize needs an integer protocolVersion", field="protocolVersion"
-            )
-        capabilities = params.get("clientCapabilities")
-        self.client_capabilities = capabilities if isinstance(capabilities, dict) else {}
+        self.client_tools = client_tool_specs(p.client_capabilities(params))
         p.warm_up()
         return {
             "protocolVersion": PROTOCOL_VERSION,
@@ -68,15 +66,16 @@ class AcpMethods:
     async def session_new(self, params: Any) -> dict[str, Any]:
         """A chatd session whose workspace is ``cwd``; nothing is written until its first turn."""
         args = p.parse(params, "NewSessionRequest")
-        metadata = workspace_metadata(checked_cwd(args.cwd))
-        session = await self.manager.new_session(metadata=metadata)
-        self.connection.attach(session)
+        session = await self.manager.new_session(
+            workspace=checked_cwd(args.cwd), tools=self.client_tools, host=self.host
+        )
+        self._bind(session, args.cwd, args.additional_directories)
         return {"sessionId": session.id, "configOptions": await self._options(session)}
 
     async def session_load(self, params: Any) -> dict[str, Any]:
         """Replay the whole conversation as updates, then answer."""
         args = p.parse(params, "LoadSessionRequest")
-        session = await self._reattach(args.session_id, args.cwd)
+        session = await self._reattach(args.session_id, args.cwd, args.additional_directories)
         items = session.provider.transcript(session.conversation.history)
         self.connection.writer.write(replay_lines(session.id, items))
         return {"configOptions": await self._options(session)}
@@ -84,7 +83,7 @@ class AcpMethods:
     async def session_resume(self, params: Any) -> dict[str, Any]:
         """Reattach without replay (the client has the transcript)."""
         args = p.parse(params, "ResumeSessionRequest")
-        session = await self._reattach(args.session_id, args.cwd)
+        session = await self._reattach(args.session_id, args.cwd, args.additional_directories)
         return {"configOptions": await self._options(session)}
 
     async def session_prompt(self, params: Any) -> dict[str, Any]:
@@ -92,7 +91,8 @@ class AcpMethods:
         args = p.parse(params, "PromptRequest")
         text = prompt_text(args.prompt)
         session = await self.manager.get(args.session_id)
-        self.connection.attach(session)
+        if session.id not in self.connection.attached:
+            self._bind(session, workspace_of(session.metadata), None)
         title = session.title
         result = await self.manager.send(session.id, text)
         return after_turn(self.connection, result, title)
@@ -145,11 +145,19 @@ class AcpMethods:
         if isinstance(params, dict) and "requestId" in params:
             self.connection.cancel_request(params["requestId"])
 
-    async def _reattach(self, session_id: str, cwd: str) -> Session:
+    async def _reattach(self, session_id: str, cwd: str, additional: list[str] | None) -> Session:
         session = await self.manager.get(session_id)
         await adopt_workspace(self.manager, session, checked_cwd(cwd))
-        self.connection.attach(session)
+        self._bind(session, cwd, additional)
         return session
+
+    def _bind(self, session: Session, cwd: str | None, additional: list[str] | None) -> None:
+        """Stream the session's updates to this client; it answers approvals and serves
+        the file tools, confined to ``cwd`` and ``additional``."""
+        self.connection.attach(session)
+        self.manager.tooling.update(session.tools, self.client_tools, self.host)
+        session.tools.clients.add(self.host)
+        self.host.set_roots(session.id, [cwd, *(additional or [])] if cwd else [])
 
     async def _options(self, session: Session, *, refresh: bool = False) -> list[dict[str, Any]]:
         """Which providers are usable is asked once per client (each asks for its key), and

@@ -26,6 +26,17 @@ def warm_up() -> None:
     threading.Thread(target=schema, name="acp-schema-import", daemon=True).start()
 
 
+def client_capabilities(initialize: Any) -> dict[str, Any]:
+    """``initialize``'s ``clientCapabilities``, checked by hand: the schema is not loaded yet.
+
+    :raises InvalidParams: no integer ``protocolVersion``.
+    """
+    if not isinstance(initialize, dict) or type(initialize.get("protocolVersion")) is not int:
+        raise InvalidParams("initialize needs an integer protocolVersion", field="protocolVersion")
+    capabilities = initialize.get("clientCapabilities")
+    return capabilities if isinstance(capabilities, dict) else {}
+
+
 def parse(params: Any, model: str) -> Any:
     """``params`` as the named ``acp.schema`` model.
 

@@ -6,14 +6,16 @@ the title, and the prompt's answer with chatd's stop reason in ACP's terms.
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import PurePath
 from typing import Any
 
 from chatd.acp.connection import AcpConnection
-from chatd.acp.listing import WORKSPACE_KEY, workspace_of
+from chatd.acp.listing import workspace_of
 from chatd.core.manager import SessionManager
 from chatd.core.session import Session, TurnResult
+from chatd.core.tools.service import WORKSPACE_KEY
 from chatd.errors import InvalidParams
 from chatd.rpc.results import rfc3339, usage_json
 
@@ -39,21 +41,20 @@ CONTEXT_WINDOWS = (
 
 
 def checked_cwd(cwd: str) -> str:
-    """:raises InvalidParams: ACP paths are absolute."""
+    """``cwd`` normalised, as the tools layer keys workspaces.
+
+    :raises InvalidParams: ACP paths are absolute.
+    """
     if not PurePath(cwd).is_absolute():
         raise InvalidParams(f"cwd must be an absolute path, not {cwd[:200]!r}", field="cwd")
-    return cwd
-
-
-def workspace_metadata(cwd: str) -> dict[str, str]:
-    return {WORKSPACE_KEY: cwd}
+    return os.path.normpath(cwd)
 
 
 async def adopt_workspace(manager: SessionManager, session: Session, cwd: str) -> None:
     """A conversation without a workspace takes ``cwd`` as its own, saved at once."""
     if workspace_of(session.metadata) is not None:
         return
-    session.metadata[WORKSPACE_KEY] = cwd
+    session.metadata[WORKSPACE_KEY] = session.tools.workspace = cwd
     session.dirty = True
     if session.persistent and session.revision > 0:
         await manager.save(session.id)
