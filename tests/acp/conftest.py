@@ -82,9 +82,10 @@ class RawAgent:
 
 
 @contextlib.asynccontextmanager
-async def raw_agent(env: AcpEnv, **extra: str) -> AsyncIterator[RawAgent]:
+async def raw_agent(env: AcpEnv, *args: str, **extra: str) -> AsyncIterator[RawAgent]:
+    """``chatd acp`` (or ``chatd *args``) on raw pipes."""
     process = await asyncio.create_subprocess_exec(
-        *daemon_command("acp"),
+        *daemon_command(*(args or ("acp",))),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

@@ -114,8 +114,12 @@ async def test_every_update_matches_the_acp_schema(acp_env: AcpEnv) -> None:
     }
 
 
-async def test_the_agent_exits_cleanly_at_end_of_input(acp_env: AcpEnv) -> None:
-    async with raw_agent(acp_env) as agent:
-        await agent.call("initialize", {"protocolVersion": 1})
+@pytest.mark.parametrize("command", [("acp",), ("serve", "--acp")])
+async def test_the_agent_exits_cleanly_at_end_of_input(
+    acp_env: AcpEnv, command: tuple[str, ...]
+) -> None:
+    async with raw_agent(acp_env, *command) as agent:
+        answer = await agent.call("initialize", {"protocolVersion": 1})
+        assert answer["result"]["agentInfo"]["name"] == "chatd"
         agent.stdin.close()
         assert await asyncio.wait_for(agent.process.wait(), 20) == 0
