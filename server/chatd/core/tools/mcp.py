@@ -110,6 +110,8 @@ class McpServers:
         state = self._servers.get(server)
         if state is None:
             raise HostFailure(f"MCP server {server} is not configured")
+        if state.session is not None and not state.stop.is_set():
+            return state  # running: every call of every turn passes here
         async with state.lock:
             if state.task is not None and (state.task.done() or state.stop.is_set()):
                 await _finished(state.task)
