@@ -135,7 +135,8 @@ class AcpConnection:
         for session_id in list(self._attached):
             self.detach(session_id)
         for answer in self._awaiting.values():
-            answer.cancel()
+            if not answer.done():
+                answer.set_exception(ClientRequestFailed({"message": "the client disconnected"}))
 
     def _forward(self, session_id: str, seq: int, event: TurnEvent) -> None:
         attached = self._attached.get(session_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from chatd.core.providers import ProviderInfo
 from chatd.core.session import Session
 from chatd.core.store.base import ToolSpec
 from chatd.errors import InvalidParams, SnapshotNotFound
+
+log = logging.getLogger(__name__)
 
 PROTOCOL_VERSION = 1
 
@@ -66,6 +69,7 @@ class AcpMethods:
     async def session_new(self, params: Any) -> dict[str, Any]:
         """A chatd session whose workspace is ``cwd``; nothing is written until its first turn."""
         args = p.parse(params, "NewSessionRequest")
+        self._ignore_client_mcp_servers(args.mcp_servers)
         session = await self.manager.new_session(
             workspace=checked_cwd(args.cwd), tools=self.client_tools, host=self.host
         )
@@ -75,7 +79,7 @@ class AcpMethods:
     async def session_load(self, params: Any) -> dict[str, Any]:
         """Replay the whole conversation as updates, then answer."""
         args = p.parse(params, "LoadSessionRequest")
-        session = await self._reattach(args.session_id, args.cwd, args.additional_directories)
+        session = await self._reattach(args)
         items = session.provider.transcript(session.conversation.history)
         self.connection.writer.write(replay_lines(session.id, items))
         return {"configOptions": await self._options(session)}
@@ -83,7 +87,7 @@ class AcpMethods:
     async def session_resume(self, params: Any) -> dict[str, Any]:
         """Reattach without replay (the client has the transcript)."""
         args = p.parse(params, "ResumeSessionRequest")
-        session = await self._reattach(args.session_id, args.cwd, args.additional_directories)
+        session = await self._reattach(args)
         return {"configOptions": await self._options(session)}
 
     async def session_prompt(self, params: Any) -> dict[str, Any]:
@@ -145,11 +149,17 @@ class AcpMethods:
         if isinstance(params, dict) and "requestId" in params:
             self.connection.cancel_request(params["requestId"])
 
-    async def _reattach(self, session_id: str, cwd: str, additional: list[str] | None) -> Session:
-        session = await self.manager.get(session_id)
+    async def _reattach(self, args: Any) -> Session:
+        self._ignore_client_mcp_servers(args.mcp_servers)
+        session, cwd = await self.manager.get(args.session_id), args.cwd
         await adopt_workspace(self.manager, session, checked_cwd(cwd))
-        self._bind(session, cwd, additional)
+        self._bind(session, cwd, args.additional_directories)
         return session
+
+    def _ignore_client_mcp_servers(self, servers: list[Any] | None) -> None:
+        if servers:
+            names = ", ".join(str(getattr(server, "name", "?")) for server in servers)
+            log.info("not connecting the client's MCP servers (not supported yet): %s", names)
 
     def _bind(self, session: Session, cwd: str | None, additional: list[str] | None) -> None:
         """Stream the session's updates to this client; it answers approvals and serves
