@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from acp import spawn_agent_process
@@ -32,9 +32,17 @@ class RecordingClient:
         self.decision = "reject_once"
         self.files: dict[str, str] = {}
         self.asked = asyncio.Event()
+        self._changed = asyncio.Event()
 
     async def session_update(self, session_id: str, update: Any, **kwargs: Any) -> None:
         self.updates.append(update)
+        self._changed.set()
+
+    async def wait_for(self, condition: Callable[[], bool]) -> None:
+        """Until ``condition`` holds after some update (the bound only stops a broken test)."""
+        while not condition():
+            self._changed.clear()
+            await asyncio.wait_for(self._changed.wait(), 20)
 
     async def request_permission(
         self, options: list[Any], session_id: str, tool_call: Any, **kwargs: Any
@@ -69,6 +77,14 @@ async def sdk_agent(
     env: AcpEnv, *, fs: bool = False, **extra: str
 ) -> AsyncIterator[tuple[ClientSideConnection, RecordingClient]]:
     """``chatd acp`` behind the SDK's client; ``fs``: the client offers file access."""
+    async with sdk_agent_process(env, fs=fs, **extra) as (connection, recorder, _):
+        yield connection, recorder
+
+
+@contextlib.asynccontextmanager
+async def sdk_agent_process(
+    env: AcpEnv, *, fs: bool = False, **extra: str
+) -> AsyncIterator[tuple[ClientSideConnection, RecordingClient, asyncio.subprocess.Process]]:
     recorder = RecordingClient()
     async with spawn_agent_process(
         recorder,  # type: ignore[arg-type]
@@ -78,9 +94,9 @@ async def sdk_agent(
         "acp",
         env=env.env(**extra),
         transport_kwargs={"stderr": None},
-    ) as (connection, _process):
+    ) as (connection, process):
         capabilities = ClientCapabilities(
             fs=FileSystemCapabilities(read_text_file=fs, write_text_file=fs)
         )
         await connection.initialize(protocol_version=1, client_capabilities=capabilities)
-        yield connection, recorder
+        yield connection, recorder, process

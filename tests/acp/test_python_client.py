@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
+
 import pytest
 from acp import text_block
 from acp.schema import EmbeddedResourceContentBlock, ResourceContentBlock, TextResourceContents
 
 from tests.acp.conftest import AcpEnv
-from tests.acp.sdk_client import sdk_agent
+from tests.acp.sdk_client import sdk_agent, sdk_agent_process
 
 pytestmark = pytest.mark.anyio
 
@@ -89,3 +92,26 @@ async def test_model_selector_changes_the_model(acp_env: AcpEnv) -> None:
         await connection.prompt(session_id=session.session_id, prompt=[text_block("hi")])
         listed = await connection.list_sessions()
     assert listed.sessions[0].field_meta["model"] == "echo-2"
+
+
+async def test_cancel_then_kill_9_then_load_and_continue(acp_env: AcpEnv) -> None:
+    async with sdk_agent_process(acp_env, CHATD_ECHO_DELAY_MS="150") as (connection, client, proc):
+        session = await connection.new_session(cwd=acp_env.cwd, mcp_servers=[])
+        session_id = session.session_id
+        await connection.prompt(session_id=session_id, prompt=[text_block("one")])
+        slow = asyncio.create_task(
+            connection.prompt(session_id=session_id, prompt=[text_block("two, slowly")])
+        )
+        await client.wait_for(lambda: client.text("agent_message_chunk") != "[1] one")
+        await connection.cancel(session_id=session_id)
+        assert (await slow).stop_reason == "cancelled"
+        proc.kill()
+        assert await proc.wait() == -signal.SIGKILL
+
+    async with sdk_agent(acp_env) as (connection, client):
+        await connection.load_session(cwd=acp_env.cwd, session_id=session_id, mcp_servers=[])
+        assert client.kinds() == ["user_message_chunk", "agent_message_chunk"] * 2
+        assert client.updates[2].content.text == "two, slowly"
+        client.updates.clear()
+        await connection.prompt(session_id=session_id, prompt=[text_block("three")])
+        assert client.text("agent_message_chunk") == "[3] three"
