@@ -49,7 +49,7 @@ class AcpConnection:
     def __init__(self, writer: Writer) -> None:
         self.writer = writer
         self.handlers: dict[str, Handler] = {}
-        self.notifications: dict[str, NotificationHandler] = {}
+        self.notifications: dict[str, NotificationHandler] = {"$/cancel_request": self._cancel}
         self._running: dict[Any, asyncio.Task[None]] = {}
         self._awaiting: dict[int, asyncio.Future[Any]] = {}
         self._next_id = 0
@@ -119,9 +119,10 @@ class AcpConnection:
         if attached is not None:
             attached[0].listeners.discard(self._forward)
 
-    def cancel_request(self, request_id: Any) -> None:
-        """``$/cancel_request``: the request answers -32800 (a prompt: stopReason cancelled)."""
-        task = self._running.get(request_id)
+    async def _cancel(self, params: Any) -> None:
+        """``$/cancel_request``: the request answers -32800 (a prompt: stopReason cancelled);
+        one already answered, or unknown, is ignored."""
+        task = self._running.get(params.get("requestId")) if isinstance(params, dict) else None
         if task is not None:
             task.cancel()
 

@@ -51,9 +51,7 @@ class AcpMethods:
                 "session/delete": self.session_delete,
             }
         )
-        self.connection.notifications.update(
-            {"session/cancel": self.session_cancel, "$/cancel_request": self.cancel_request}
-        )
+        self.connection.notifications["session/cancel"] = self.session_cancel
 
     async def initialize(self, params: Any) -> dict[str, Any]:
         """Version 1, what we offer; the pydantic schema is warmed on a thread meanwhile."""
@@ -144,10 +142,6 @@ class AcpMethods:
         """Stop the running turn; its ``session/prompt`` answers stopReason cancelled."""
         args = p.parse(params, "CancelNotification")
         await self.manager.cancel(args.session_id)
-
-    async def cancel_request(self, params: Any) -> None:
-        if isinstance(params, dict) and "requestId" in params:
-            self.connection.cancel_request(params["requestId"])
 
     async def _reattach(self, args: Any) -> Session:
         self._ignore_client_mcp_servers(args.mcp_servers)
