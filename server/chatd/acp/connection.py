@@ -20,6 +20,7 @@ from chatd.acp.framing import Oversize, encode_line, update_line
 from chatd.acp.updates import LiveUpdates
 from chatd.core.events import TurnEvent
 from chatd.core.session import Session
+from chatd.rpc.messages import echoable, shape_problem
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +67,9 @@ class AcpConnection:
         except (ValueError, UnicodeDecodeError) as exc:
             self._error(None, codes.PARSE_ERROR, f"parse error: {exc}", "parse_error")
             return
-        problem = _shape_problem(message)
+        problem = shape_problem(message)
         if problem is not None:
-            request_id = message.get("id") if isinstance(message, dict) else None
-            request_id = request_id if _is_valid_id(request_id) else None
+            request_id = echoable(message.get("id") if isinstance(message, dict) else None)
             self._error(request_id, codes.INVALID_REQUEST, problem, "invalid_request")
         elif "method" not in message:
             self._answered(message)
@@ -204,27 +204,3 @@ def _log_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and (exc := task.exception()) is not None:
         if not isinstance(exc, errors.ChatdError):
             log.error("notification handler failed", exc_info=exc)
-
-
-def _shape_problem(message: Any) -> str | None:
-    """Why ``message`` is not a JSON-RPC 2.0 object we accept, or None."""
-    if isinstance(message, list):
-        return "batch requests are not supported: send one message per line"
-    if not isinstance(message, dict):
-        return "a message must be a JSON object"
-    if message.get("jsonrpc") != "2.0":
-        return 'a message must have "jsonrpc": "2.0"'
-    if "id" in message and not _is_valid_id(message["id"]):
-        return "id must be a string or a number"
-    if "method" in message:
-        if not isinstance(message["method"], str):
-            return "method must be a string"
-        if "params" in message and not isinstance(message["params"], (dict, list, type(None))):
-            return "params must be an object or an array"
-    elif "id" not in message or ("result" in message) == ("error" in message):
-        return "a message needs a method, or an id with exactly one of result and error"
-    return None
-
-
-def _is_valid_id(value: Any) -> bool:
-    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
