@@ -1,13 +1,15 @@
 """A small MCP server for the tests, written with the ``mcp`` SDK, served over stdio.
 
-Run as ``python -m tests.fakes.mcp_server``. ``crash`` exits the process mid-call (a dying
-server); ``secret`` reports whether ``CHATD_TEST_MCP_SECRET`` reached its environment;
-``MCP_TEST_STARTS`` names a file that gets one line per start, so tests can count restarts.
+Run as ``python -m tests.fakes.mcp_server`` (with ``--http PORT``: streamable HTTP on
+127.0.0.1). ``crash`` exits the process mid-call (a dying server); ``secret`` reports whether
+``CHATD_TEST_MCP_SECRET`` reached its environment; ``MCP_TEST_STARTS`` names a file that gets
+one line per start, so tests can count restarts.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -50,4 +52,7 @@ if __name__ == "__main__":
     if starts:
         with open(starts, "a") as log:
             log.write("start\n")
-    server.run()
+    if len(sys.argv) == 3 and sys.argv[1] == "--http":
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    else:
+        server.run()

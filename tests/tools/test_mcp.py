@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -132,3 +136,47 @@ async def test_a_crashed_server_is_restarted_and_one_that_never_starts_says_why(
     assert starts.read_text().count("start") == 2
     broken = next(server for server in listed["servers"] if server["name"] == "broken")
     assert broken["state"] == "failed" and "did not start" in broken["error"]
+
+
+@pytest.fixture
+def http_mcp_server() -> Iterator[str]:
+    """The test MCP server over streamable HTTP on a free loopback port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.mcp_server", "--http", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def test_an_mcp_server_over_streamable_http(
+    daemon_env: DaemonEnv, fake_server: FakeProviderServer, http_mcp_server: str
+) -> None:
+    daemon_env.config.write_text(
+        provider_config(fake_server.url) + f'[mcp.servers.web]\nurl = "{http_mcp_server}"\n'
+    )
+    fake_server.script(Reply(calls=[Call("web__add", {"a": 4, "b": 5}, id="w1")]), Reply("9"))
+    client = await spawn(daemon_env)
+    try:
+        session = await client.chat_new(provider="claude", mcp_servers=["web"])
+        answer = await client.chat_send("add", session_id=session["sessionId"])
+    finally:
+        await client.close()
+    assert answer["text"] == "9"
+    assert last_results(fake_server) == [("9", False)]

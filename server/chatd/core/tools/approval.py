@@ -34,7 +34,11 @@ async def decide(
 ) -> str:
     """One of the approval options, or ``unanswered``; remembers ``*_always`` answers."""
     if policies is not None:
-        stored = await anyio.to_thread.run_sync(policies.lookup, workspace, call.name)
+        try:
+            stored = await anyio.to_thread.run_sync(policies.lookup, workspace, call.name)
+        except ChatdError as exc:  # an unreadable policy file: ask, as if nothing were stored
+            log.warning("%s", exc.message)
+            stored = None
         if stored is not None:
             return stored
     decision = await _ask(session_id, call, [client for client in clients if client.open])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import replace
@@ -9,6 +10,8 @@ from typing import Any
 
 from chatd.core.store.base import ToolSpec
 from chatd.errors import InvalidParams
+
+log = logging.getLogger(__name__)
 
 TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 """What Anthropic, OpenAI and Gemini all accept as a function name."""
@@ -80,11 +83,19 @@ def schema_problem(schema: dict[str, Any]) -> str | None:
 def arguments_problem(spec: ToolSpec, arguments: dict[str, Any]) -> str | None:
     """Why the model's ``arguments`` do not fit the tool's schema, or None."""
     import jsonschema
+    import referencing.exceptions
 
-    validator = jsonschema.validators.validator_for(spec.parameters or DEFAULT_PARAMETERS)
-    error = jsonschema.exceptions.best_match(
-        validator(spec.parameters or DEFAULT_PARAMETERS).iter_errors(arguments)
-    )
+    schema = spec.parameters or DEFAULT_PARAMETERS
+    try:
+        validator = jsonschema.validators.validator_for(schema)(schema)
+        error = jsonschema.exceptions.best_match(validator.iter_errors(arguments))
+    except (
+        jsonschema.SchemaError,
+        jsonschema.exceptions.UnknownType,
+        referencing.exceptions.Unresolvable,
+    ) as exc:
+        log.info("tool %s has a schema chatd cannot check against: %s", spec.name, exc)
+        return None  # an MCP server's broken schema: the server judges the arguments
     if error is None:
         return None
     where = "/".join(str(part) for part in error.absolute_path)
