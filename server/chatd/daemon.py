@@ -12,7 +12,6 @@ import gc
 import logging
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from chatd.core.manager import SessionManager
 from chatd.core.providers import ProviderPool
 from chatd.core.session import SessionState
 from chatd.core.store import open_store
+from chatd.logs import configure_logging
 from chatd.rpc.server import Connection, ServerContext
 from chatd.transport.stdio import serve_stdio
 from chatd.transport.stream import TransportWriter, serve_stream
@@ -123,19 +123,6 @@ class Daemon:
             evicted = await self.manager.evict_idle()
             if evicted:
                 log.info("evicted %d idle sessions from memory", evicted)
-
-
-def configure_logging(settings: Settings) -> None:
-    """Logs go to stderr or the configured file: stdout is the protocol."""
-    handler: logging.Handler
-    if settings.daemon.log_file is not None:
-        handler = logging.FileHandler(settings.daemon.log_file)
-    else:
-        handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger("chatd")
-    root.addHandler(handler)
-    root.setLevel(settings.daemon.log_level.upper())
 
 
 def serve(

@@ -34,7 +34,8 @@ def modules(root: Path) -> list[Path]:
 def test_core_knows_nothing_of_rpc_transport_or_pygls() -> None:
     for path in modules(SERVER / "core"):
         for name in imports_of(path):
-            assert not name.startswith(("chatd.rpc", "chatd.transport", "pygls", "lsprotocol")), (
+            forbidden = ("chatd.rpc", "chatd.transport", "chatd.acp", "acp", "pygls", "lsprotocol")
+            assert not name.startswith(forbidden), (
                 path,
                 name,
             )
@@ -84,9 +85,9 @@ def test_only_config_reads_the_environment() -> None:
         assert "os.environ" not in text and "getenv" not in text, path
 
 
-def test_rpc_handlers_are_thin() -> None:
-    for module in ("methods.py", "tool_methods.py"):
-        assert_thin(ast.parse((SERVER / "rpc" / module).read_text()))
+def test_rpc_and_acp_handlers_are_thin() -> None:
+    for module in ("rpc/methods.py", "rpc/tool_methods.py", "acp/methods.py"):
+        assert_thin(ast.parse((SERVER / module).read_text()))
 
 
 def assert_thin(tree: ast.Module) -> None:
@@ -94,6 +95,18 @@ def assert_thin(tree: ast.Module) -> None:
         if isinstance(node, ast.AsyncFunctionDef):
             length = (node.end_lineno or node.lineno) - node.lineno + 1
             assert length <= MAX_HANDLER_LINES, f"{node.name} has {length} lines"
+
+
+def test_acp_start_up_loads_neither_pygls_nor_the_acp_schema() -> None:
+    probe = (
+        "import sys, chatd.cli.main, chatd.acp.agent;"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('pygls', 'lsprotocol', 'pydantic', 'acp', 'anthropic', 'openai')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "[]"
 
 
 def test_start_up_imports_no_sdk() -> None:

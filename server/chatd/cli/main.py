@@ -62,8 +62,13 @@ store.add_command(gc)
     help="Serve scripts on a unix socket (default path: $XDG_RUNTIME_DIR/chatd/chatd.sock).",
 )
 @click.option("--on-demand", is_flag=True, hidden=True, help="Started by a client, not a user.")
-def serve(stdio: bool, socket_path: str | None, on_demand: bool) -> None:
+@click.option("--acp", "acp_stdio", is_flag=True, help="Same as `chatd acp`.")
+def serve(stdio: bool, socket_path: str | None, on_demand: bool, acp_stdio: bool) -> None:
     """Run the daemon."""
+    if acp_stdio:
+        if stdio or socket_path is not None:
+            raise click.UsageError("--acp serves stdio alone: drop --stdio and --socket")
+        _serve_acp()
     from chatd.daemon import serve as run_daemon
 
     settings = settings_from_context()
@@ -73,6 +78,18 @@ def serve(stdio: bool, socket_path: str | None, on_demand: bool) -> None:
     if socket_path is not None:
         path = Path(socket_path).expanduser() if socket_path else settings.daemon.socket_path
     sys.exit(run_daemon(settings, stdio=stdio, socket_path=path, on_demand=on_demand))
+
+
+@cli.command("acp")
+def acp_agent() -> None:
+    """Serve one ACP client (Zed, JetBrains, …) over stdin/stdout: ACP v1, JSON lines."""
+    _serve_acp()
+
+
+def _serve_acp() -> None:
+    from chatd.acp.agent import run
+
+    sys.exit(run(settings_from_context()))
 
 
 @cli.command()

@@ -22,6 +22,7 @@ from chatd.core.events import TurnEvent
 from chatd.core.manager import SessionManager
 from chatd.core.session import Session
 from chatd.rpc import errors as codes
+from chatd.rpc.messages import echoable, is_valid_id, shape_problem
 from chatd.rpc.methods import Methods
 from chatd.rpc.pygls_glue import make_protocol
 from chatd.rpc.tool_host import ConnectionToolHost
@@ -82,11 +83,11 @@ class Connection:
         except (ValueError, UnicodeDecodeError) as exc:
             self.send_error(None, codes.PARSE_ERROR, f"parse error: {exc}", "parse_error")
             return
-        problem = _shape_problem(message)
+        problem = shape_problem(message)
         if problem is not None:
             request_id = message.get("id") if isinstance(message, dict) else None
             reason = "batch_not_supported" if isinstance(message, list) else "invalid_request"
-            self.send_error(_echoable(request_id), codes.INVALID_REQUEST, problem, reason)
+            self.send_error(echoable(request_id), codes.INVALID_REQUEST, problem, reason)
             return
         if "method" not in message:
             self.protocol.handle_message(self.protocol.structure_message(message))
@@ -182,7 +183,7 @@ class Connection:
             return
         if method == "$/cancelRequest":
             params = message.get("params")
-            if isinstance(params, dict) and _is_valid_id(params.get("id")):
+            if isinstance(params, dict) and is_valid_id(params.get("id")):
                 self.protocol.handle_message(self.protocol.structure_message(message))
             return
         if method in ("exit", "initialized"):
@@ -219,31 +220,3 @@ class Connection:
                 self._in_flight.discard(request_id)
 
         return run
-
-
-def _shape_problem(message: Any) -> str | None:
-    """Why ``message`` is not a JSON-RPC 2.0 object we accept, or None."""
-    if isinstance(message, list):
-        return "batch requests are not supported: send one message per frame"
-    if not isinstance(message, dict):
-        return "a message must be a JSON object"
-    if message.get("jsonrpc") != "2.0":
-        return 'a message must have "jsonrpc": "2.0"'
-    if "id" in message and not _is_valid_id(message["id"]):
-        return "id must be a string or a number"
-    if "method" in message:
-        if not isinstance(message["method"], str):
-            return "method must be a string"
-        if "params" in message and not isinstance(message["params"], (dict, list)):
-            return "params must be an object or an array"
-    elif "id" not in message or ("result" in message) == ("error" in message):
-        return "a message needs a method, or an id with exactly one of result and error"
-    return None
-
-
-def _is_valid_id(value: Any) -> bool:
-    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
-
-
-def _echoable(request_id: Any) -> Any:
-    return request_id if _is_valid_id(request_id) else None

@@ -8,11 +8,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import anyio
 
-from chatd.rpc.server import Connection
 from chatd_client.framing import FrameParser, FramingError
+
+if TYPE_CHECKING:
+    from chatd.rpc.server import Connection
 
 log = logging.getLogger(__name__)
 

@@ -96,6 +96,8 @@ class TranscriptItem:
     omitted: tuple[str, ...] = ()
     """Provider-only parts this item leaves out, e.g. 'thinking block', 'signature', 'image'."""
     attachments: tuple[MediaInfo, ...] = ()
+    thinking: str = ""
+    """The model's visible reasoning, for display only (conversion still omits it)."""
 
 
 class Provider(ABC):

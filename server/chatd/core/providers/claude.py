@@ -125,7 +125,12 @@ class ClaudeProvider(RemoteProvider["AsyncAnthropic"]):
                     if block.get("type") == "tool_use"
                 )
                 names.update((call.id, call.name) for call in calls)
-                items.append(TranscriptItem("assistant", text, calls, omitted=omitted))
+                thinking = "".join(
+                    b.get("thinking", "") for b in blocks if b.get("type") == "thinking"
+                )
+                items.append(
+                    TranscriptItem("assistant", text, calls, omitted=omitted, thinking=thinking)
+                )
                 continue
             results = tuple(
                 ToolResult(

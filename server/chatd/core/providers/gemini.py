@@ -135,7 +135,12 @@ class GeminiProvider(RemoteProvider[_Clients]):
                         part["functionCall"] for part in parts if "functionCall" in part
                     )
                 ]
-                items.append(TranscriptItem("assistant", text, tuple(pending), omitted=omitted))
+                thinking = "".join(p.get("text", "") for p in parts if p.get("thought"))
+                items.append(
+                    TranscriptItem(
+                        "assistant", text, tuple(pending), omitted=omitted, thinking=thinking
+                    )
+                )
                 continue
             results = [
                 transcript_result(part["functionResponse"], pending)

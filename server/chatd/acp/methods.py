@@ -1,0 +1,180 @@
+"""The ACP method table: each handler checks its params, makes core calls, shapes the result."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+import chatd
+from chatd.acp import params as p
+from chatd.acp.connection import AcpConnection
+from chatd.acp.listing import list_sessions, workspace_of
+from chatd.acp.options import MODEL_OPTION, PROVIDER_OPTION, config_options
+from chatd.acp.prompt import prompt_text
+from chatd.acp.tool_host import AcpToolHost, client_tool_specs
+from chatd.acp.turns import adopt_workspace, after_turn, checked_cwd
+from chatd.acp.updates import replay_lines
+from chatd.core.manager import SessionManager
+from chatd.core.providers import ProviderInfo
+from chatd.core.session import Session
+from chatd.core.store.base import ToolSpec
+from chatd.errors import InvalidParams, SnapshotNotFound
+
+log = logging.getLogger(__name__)
+
+PROTOCOL_VERSION = 1
+
+
+class AcpMethods:
+    def __init__(self, manager: SessionManager, connection: AcpConnection, home: Path) -> None:
+        self.manager = manager
+        self.connection = connection
+        self.home = home
+        self.host = AcpToolHost(connection)
+        self.client_tools: list[ToolSpec] = []
+        self._providers: list[ProviderInfo] | None = None
+
+    def install(self) -> None:
+        self.connection.handlers.update(
+            {
+                "initialize": self.initialize,
+                "session/new": self.session_new,
+                "session/load": self.session_load,
+                "session/resume": self.session_resume,
+                "session/prompt": self.session_prompt,
+                "session/set_config_option": self.session_set_config_option,
+                "session/list": self.session_list,
+                "session/close": self.session_close,
+                "session/delete": self.session_delete,
+            }
+        )
+        self.connection.notifications["session/cancel"] = self.session_cancel
+
+    async def initialize(self, params: Any) -> dict[str, Any]:
+        """Version 1, what we offer; the pydantic schema is warmed on a thread meanwhile."""
+        self.client_tools = client_tool_specs(p.client_capabilities(params))
+        p.warm_up()
+        return {
+            "protocolVersion": PROTOCOL_VERSION,
+            "agentCapabilities": AGENT_CAPABILITIES,
+            "agentInfo": {"name": "chatd", "title": "chatd", "version": chatd.__version__},
+            "authMethods": [],
+        }
+
+    async def session_new(self, params: Any) -> dict[str, Any]:
+        """A chatd session whose workspace is ``cwd``; nothing is written until its first turn."""
+        args = p.parse(params, "NewSessionRequest")
+        self._ignore_client_mcp_servers(args.mcp_servers)
+        session = await self.manager.new_session(
+            workspace=checked_cwd(args.cwd), tools=self.client_tools, host=self.host
+        )
+        self._bind(session, args.cwd, args.additional_directories)
+        return {"sessionId": session.id, "configOptions": await self._options(session)}
+
+    async def session_load(self, params: Any) -> dict[str, Any]:
+        """Replay the whole conversation as updates, then answer."""
+        args = p.parse(params, "LoadSessionRequest")
+        session = await self._reattach(args)
+        items = session.provider.transcript(session.conversation.history)
+        self.connection.writer.write(replay_lines(session.id, items))
+        return {"configOptions": await self._options(session)}
+
+    async def session_resume(self, params: Any) -> dict[str, Any]:
+        """Reattach without replay (the client has the transcript)."""
+        args = p.parse(params, "ResumeSessionRequest")
+        session = await self._reattach(args)
+        return {"configOptions": await self._options(session)}
+
+    async def session_prompt(self, params: Any) -> dict[str, Any]:
+        """One turn; chunks stream as updates, then usage and title, then this answer."""
+        args = p.parse(params, "PromptRequest")
+        text = prompt_text(args.prompt)
+        session = await self.manager.get(args.session_id)
+        if session.id not in self.connection.attached:
+            self._bind(session, workspace_of(session.metadata), None)
+        title = session.title
+        result = await self.manager.send(session.id, text)
+        return after_turn(self.connection, result, title)
+
+    async def session_set_config_option(self, params: Any) -> dict[str, Any]:
+        """Change the provider (as ``chat/restore`` would) or the model."""
+        args = p.parse(params, "SetSessionConfigOptionSelectRequest")
+        if args.config_id not in (PROVIDER_OPTION, MODEL_OPTION):
+            raise InvalidParams(f"unknown config option {args.config_id!r}", field="configId")
+        value = str(args.value)
+        if args.config_id == PROVIDER_OPTION:
+            restored = await self.manager.restore(args.session_id, provider=value)
+        else:
+            restored = await self.manager.restore(args.session_id, model=value)
+        self.connection.attach(restored.session)
+        return {"configOptions": await self._options(restored.session, refresh=True)}
+
+    async def session_list(self, params: Any) -> dict[str, Any]:
+        """Saved conversations newest first; ``cwd`` keeps one workspace's."""
+        args = p.parse(params, "ListSessionsRequest")
+        store, home = self.manager.store, self.home
+        listed: dict[str, Any] = await anyio.to_thread.run_sync(
+            list_sessions, store, args.cwd, args.cursor, home
+        )
+        return listed
+
+    async def session_close(self, params: Any) -> dict[str, Any]:
+        """Cancel its turn, save, free it; it can be loaded or resumed again."""
+        args = p.parse(params, "CloseSessionRequest")
+        self.connection.detach(args.session_id)
+        await self.manager.close(args.session_id)
+        return {}
+
+    async def session_delete(self, params: Any) -> dict[str, Any]:
+        """Forget the conversation; deleting one already gone is not an error."""
+        args = p.parse(params, "DeleteSessionRequest")
+        self.connection.detach(args.session_id)
+        try:
+            await self.manager.delete(args.session_id)
+        except SnapshotNotFound:
+            pass
+        return {}
+
+    async def session_cancel(self, params: Any) -> None:
+        """Stop the running turn; its ``session/prompt`` answers stopReason cancelled."""
+        args = p.parse(params, "CancelNotification")
+        await self.manager.cancel(args.session_id)
+
+    async def _reattach(self, args: Any) -> Session:
+        self._ignore_client_mcp_servers(args.mcp_servers)
+        session, cwd = await self.manager.get(args.session_id), args.cwd
+        await adopt_workspace(self.manager, session, checked_cwd(cwd))
+        self._bind(session, cwd, args.additional_directories)
+        return session
+
+    def _ignore_client_mcp_servers(self, servers: list[Any] | None) -> None:
+        if servers:
+            names = ", ".join(str(getattr(server, "name", "?")) for server in servers)
+            log.info("not connecting the client's MCP servers (not supported yet): %s", names)
+
+    def _bind(self, session: Session, cwd: str | None, additional: list[str] | None) -> None:
+        """Stream the session's updates to this client; it answers approvals and serves
+        the file tools, confined to ``cwd`` and ``additional``."""
+        self.connection.attach(session)
+        self.manager.tooling.update(session.tools, self.client_tools, self.host)
+        session.tools.clients.add(self.host)
+        self.host.set_roots(session.id, [cwd, *(additional or [])] if cwd else [])
+
+    async def _options(self, session: Session, *, refresh: bool = False) -> list[dict[str, Any]]:
+        """Which providers are usable is asked once per client (each asks for its key), and
+        again when the client changes an option."""
+        if self._providers is None or refresh:
+            self._providers = await self.manager.providers.describe()
+        return config_options(session, self._providers)
+
+
+AGENT_CAPABILITIES: dict[str, Any] = {
+    "loadSession": True,
+    "promptCapabilities": {"image": False, "audio": False, "embeddedContext": True},
+    "mcpCapabilities": {"http": False, "sse": False},
+    "sessionCapabilities": {"list": {}, "resume": {}, "close": {}, "delete": {}},
+}
+"""Text, resource links and embedded text resources; MCP servers wait for the tools layer."""

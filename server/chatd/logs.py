@@ -1,0 +1,20 @@
+"""Where the daemon's log goes: stderr or the configured file, never stdout (the protocol)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from chatd.config import Settings
+
+
+def configure_logging(settings: Settings) -> None:
+    handler: logging.Handler
+    if settings.daemon.log_file is not None:
+        handler = logging.FileHandler(settings.daemon.log_file)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("chatd")
+    root.addHandler(handler)
+    root.setLevel(settings.daemon.log_level.upper())

@@ -1,0 +1,117 @@
+"""The ACP Python SDK's client against ``chatd acp``: the conversation flow end to end."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import pytest
+from acp import text_block
+from acp.schema import EmbeddedResourceContentBlock, ResourceContentBlock, TextResourceContents
+
+from tests.acp.conftest import AcpEnv
+from tests.acp.sdk_client import sdk_agent, sdk_agent_process
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_initialize_advertises_what_chatd_serves(acp_env: AcpEnv) -> None:
+    async with sdk_agent(acp_env) as (connection, _):
+        answer = await connection.initialize(protocol_version=1)
+    capabilities = answer.agent_capabilities
+    assert answer.protocol_version == 1
+    assert capabilities.load_session is True
+    assert capabilities.prompt_capabilities.embedded_context is True
+    assert capabilities.prompt_capabilities.image is False
+    sessions = capabilities.session_capabilities
+    assert sessions.list and sessions.resume and sessions.close and sessions.delete
+    assert answer.agent_info.name == "chatd"
+
+
+async def test_new_prompt_list_close_load_delete(acp_env: AcpEnv) -> None:
+    async with sdk_agent(acp_env) as (connection, client):
+        created = await connection.new_session(cwd=acp_env.cwd, mcp_servers=[])
+        session_id = created.session_id
+        assert [option.id for option in created.config_options] == ["provider", "model"]
+        answer = await connection.prompt(session_id=session_id, prompt=[text_block("hello")])
+        assert answer.stop_reason == "end_turn"
+        assert client.text("agent_message_chunk") == "[1] hello"
+        assert client.kinds()[-2:] == ["usage_update", "session_info_update"]
+        assert client.updates[-1].title == "hello"
+
+        listed = await connection.list_sessions(cwd=acp_env.cwd)
+        assert [(s.session_id, s.cwd, s.title) for s in listed.sessions] == [
+            (session_id, acp_env.cwd, "hello")
+        ]
+        assert listed.sessions[0].field_meta["messageCount"] == 2
+        assert (await connection.list_sessions(cwd="/elsewhere")).sessions == []
+
+        await connection.close_session(session_id=session_id)
+        client.updates.clear()
+        loaded = await connection.load_session(
+            cwd=acp_env.cwd, session_id=session_id, mcp_servers=[]
+        )
+        assert client.kinds() == ["user_message_chunk", "agent_message_chunk"]
+        assert loaded.config_options[1].current_value == "echo-1"
+
+        client.updates.clear()
+        await connection.resume_session(session_id=session_id, cwd=acp_env.cwd)
+        assert client.updates == []
+        again = await connection.prompt(session_id=session_id, prompt=[text_block("again")])
+        assert again.stop_reason == "end_turn"
+        assert client.text("agent_message_chunk") == "[2] again"
+
+        await connection._conn.send_request("session/delete", {"sessionId": session_id})
+        assert (await connection.list_sessions()).sessions == []
+
+
+async def test_resources_become_text_with_their_uri(acp_env: AcpEnv) -> None:
+    link = ResourceContentBlock(type="resource_link", uri="file:///w/a.py", name="a.py")
+    embedded = EmbeddedResourceContentBlock(
+        type="resource",
+        resource=TextResourceContents(uri="file:///w/b.py", text="print('b')"),
+    )
+    async with sdk_agent(acp_env) as (connection, client):
+        session = await connection.new_session(cwd=acp_env.cwd, mcp_servers=[])
+        await connection.prompt(
+            session_id=session.session_id, prompt=[text_block("look"), link, embedded]
+        )
+    reply = client.text("agent_message_chunk")
+    assert reply.startswith("[1] look\n\n")
+    assert "file:///w/a.py" in reply
+    assert "file:///w/b.py" in reply and "print('b')" in reply
+
+
+async def test_model_selector_changes_the_model(acp_env: AcpEnv) -> None:
+    async with sdk_agent(acp_env) as (connection, _):
+        session = await connection.new_session(cwd=acp_env.cwd, mcp_servers=[])
+        changed = await connection.set_config_option(
+            config_id="model", session_id=session.session_id, value="echo-2"
+        )
+        assert changed.config_options[1].current_value == "echo-2"
+        await connection.prompt(session_id=session.session_id, prompt=[text_block("hi")])
+        listed = await connection.list_sessions()
+    assert listed.sessions[0].field_meta["model"] == "echo-2"
+
+
+async def test_cancel_then_kill_9_then_load_and_continue(acp_env: AcpEnv) -> None:
+    async with sdk_agent_process(acp_env, CHATD_ECHO_DELAY_MS="150") as (connection, client, proc):
+        session = await connection.new_session(cwd=acp_env.cwd, mcp_servers=[])
+        session_id = session.session_id
+        await connection.prompt(session_id=session_id, prompt=[text_block("one")])
+        slow = asyncio.create_task(
+            connection.prompt(session_id=session_id, prompt=[text_block("two, slowly")])
+        )
+        await client.wait_for(lambda: client.text("agent_message_chunk") != "[1] one")
+        await connection.cancel(session_id=session_id)
+        assert (await slow).stop_reason == "cancelled"
+        proc.kill()
+        assert await proc.wait() == -signal.SIGKILL
+
+    async with sdk_agent(acp_env) as (connection, client):
+        await connection.load_session(cwd=acp_env.cwd, session_id=session_id, mcp_servers=[])
+        assert client.kinds() == ["user_message_chunk", "agent_message_chunk"] * 2
+        assert client.updates[2].content.text == "two, slowly"
+        client.updates.clear()
+        await connection.prompt(session_id=session_id, prompt=[text_block("three")])
+        assert client.text("agent_message_chunk") == "[3] three"
