@@ -119,8 +119,9 @@ class Daemon:
                 log.info("evicted %d idle sessions from memory", evicted)
 
 
-def configure_logging(settings: Settings) -> None:
-    """Logs go to stderr or the configured file: stdout is the protocol."""
+def configure_logging(settings: Settings, *, stdio: bool) -> None:
+    """Logs go to stderr or the configured file: stdout is the protocol. An editor shows each
+    stderr line of its server in its own log, so in stdio mode a normal run writes nothing."""
     handler: logging.Handler
     if settings.daemon.log_file is not None:
         handler = logging.FileHandler(settings.daemon.log_file)
@@ -129,11 +130,12 @@ def configure_logging(settings: Settings) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("chatd")
     root.addHandler(handler)
-    root.setLevel(settings.daemon.log_level.upper())
+    level = settings.daemon.log_level or ("warning" if stdio else "info")
+    root.setLevel(level.upper())
 
 
 def serve(settings: Settings, *, stdio: bool, socket_path: Path | None) -> int:
-    configure_logging(settings)
+    configure_logging(settings, stdio=stdio)
 
     async def main() -> int:
         return await Daemon(settings, socket_path).run(stdio=stdio)
