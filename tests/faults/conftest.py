@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.integration.conftest import daemon_env, stdio_client
+
+__all__ = ["daemon_env", "stdio_client"]
+"""The real-daemon fixtures of the integration tests, shared rather than copied."""
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
