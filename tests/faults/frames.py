@@ -39,6 +39,8 @@ METHODS = [
     "$/unknown",
     "",
 ]
+ENDINGS = ("shutdown", "exit", "daemon/stop")
+"""Never fuzzed (Hypothesis also draws strings it finds in chatd's own code)."""
 SAFE = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E, exclude_characters=":"))
 ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=12)
 """Unicode text including lone surrogates."""
@@ -116,7 +118,9 @@ def encoded(draw: st.DrawFn, message: Any, expect: Any) -> Fuzzed:
 def requests(draw: st.DrawFn) -> Fuzzed:
     """Valid requests with any method and params: exactly one response each."""
     request_id = draw(unique_ids())
-    method = draw(st.sampled_from(METHODS) | st.text(max_size=10))
+    method = draw(
+        st.sampled_from(METHODS) | st.text(max_size=10).filter(lambda m: m not in ENDINGS)
+    )
     message: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "method": method}
     params = draw(
         st.none()

@@ -33,8 +33,8 @@ CI_FRAMES = 2_500
 """Per transport; about 20 s each on a 2-core machine."""
 LONG_FRAMES = 50_000
 """Per transport, with ``--fuzz-long``: 100,000 in all."""
-BATCH = 20
-"""Frames per example, on average."""
+BATCH = 17
+"""Frames per example, on average (measured: the lists are drawn from 10 to 40 long)."""
 LEAKS = ("Traceback", 'File "', "site-packages", ".py", os.path.expanduser("~"))
 
 SENTINELS = itertools.count()
@@ -101,7 +101,8 @@ def stdio_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SyncPeer]:
     assert "result" in peer.call("init", "initialize", {})
     try:
         yield peer
-        assert peer.call("bye", "shutdown", None)["result"] is None
+        bye = peer.call("bye", "shutdown", None)
+        assert "result" in bye and bye["result"] is None, bye
         write(encode_frame({"jsonrpc": "2.0", "method": "exit"}))
         assert process.wait(timeout=30) == 0
         assert_no_leak((env.root / "stderr").read_text(errors="replace"), env)
@@ -180,7 +181,7 @@ def fuzz(peer: SyncPeer, total: int) -> None:
 
     run()
     turn = peer.call("turn", "chat/send", {"message": "still here"})
-    assert turn["result"]["text"] == "[1] still here"
+    assert turn.get("result", {}).get("text") == "[1] still here", turn
 
 
 @pytest.mark.parametrize("transport", ["stdio", "socket"])
