@@ -105,7 +105,8 @@ class DaemonSettings:
     socket_path: Path
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
     idle_evict_s: float = DEFAULT_IDLE_EVICT_S
-    log_level: str = "info"
+    log_level: str | None = None
+    """None: ``warning`` when serving stdio (editors show every stderr line), else ``info``."""
     log_file: Path | None = None
 
 
@@ -255,8 +256,9 @@ def _daemon_settings(table: Table, env: Mapping[str, str]) -> DaemonSettings:
     socket_path = path_env(env, "CHATD_SOCKET") or path_value(configured_socket)
     max_frame = table.get("max_frame_bytes", int) or DEFAULT_MAX_FRAME_BYTES
     idle = table.get("idle_evict_s", float)
-    log_level = (table.get("log_level", str) or "info").lower()
-    if log_level not in ("debug", "info", "warning", "error"):
+    log_level = table.get("log_level", str)
+    log_level = log_level.lower() if log_level is not None else None
+    if log_level not in (None, "debug", "info", "warning", "error"):
         raise ConfigError("daemon.log_level must be one of debug, info, warning, error")
     log_file = path_value(table.get("log_file", str))
     table.reject_unknown()

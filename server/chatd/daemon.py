@@ -128,7 +128,7 @@ class Daemon:
 def serve(
     settings: Settings, *, stdio: bool, socket_path: Path | None, on_demand: bool = False
 ) -> int:
-    configure_logging(settings)
+    configure_logging(settings, stdio=stdio)
 
     async def main() -> int:
         return await Daemon(settings, socket_path, on_demand=on_demand).run(stdio=stdio)

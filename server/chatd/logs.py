@@ -8,7 +8,9 @@ import sys
 from chatd.config import Settings
 
 
-def configure_logging(settings: Settings) -> None:
+def configure_logging(settings: Settings, *, stdio: bool) -> None:
+    """An editor shows each stderr line of its server in its own log (Neovim at ERROR level),
+    so on stdio a normal run writes nothing: the default level there is warning."""
     handler: logging.Handler
     if settings.daemon.log_file is not None:
         handler = logging.FileHandler(settings.daemon.log_file)
@@ -17,4 +19,5 @@ def configure_logging(settings: Settings) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("chatd")
     root.addHandler(handler)
-    root.setLevel(settings.daemon.log_level.upper())
+    level = settings.daemon.log_level or ("warning" if stdio else "info")
+    root.setLevel(level.upper())

@@ -29,6 +29,13 @@ async def test_malformed_lines_get_parse_and_request_errors(acp_env: AcpEnv) -> 
             (b'"just a string"', -32600),
             (b'{"id": 1, "method": "session/list"}', -32600),
             (b'{"jsonrpc": "2.0", "id": {"x": 1}, "method": "session/list"}', -32600),
+            (b"[" * 1000 + b"]" * 1000, -32700),
+            (
+                b'{"jsonrpc": "2.0", "id": 1, "method": "session/list", "params": {"x": NaN}}',
+                -32700,
+            ),
+            (b'{"jsonrpc": "2.0", "id": "\xed\xa0\x80", "method": "session/list"}', -32700),
+            (b'{"jsonrpc": "2.0", "id": "\\ud800", "method": "session/list"}', -32600),
         ]:
             await agent.send_line(line)
             error = (await agent.receive())["error"]

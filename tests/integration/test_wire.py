@@ -3,11 +3,15 @@ validity, lifecycle; after every bad input the daemon still answers."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import subprocess
 
 import pytest
 
-from tests.integration.conftest import RawPeer
+from chatd_client import daemon_command
+from chatd_client.framing import Frame, FrameParser
+from tests.integration.conftest import DaemonEnv, RawPeer
 
 pytestmark = pytest.mark.anyio
 
@@ -221,3 +225,242 @@ async def test_shutdown_then_requests_are_refused(raw_peer: RawPeer) -> None:
     await raw_peer.request({"jsonrpc": "2.0", "id": 2, "method": "store/list"})
     error = (await raw_peer.response(2))["error"]
     assert (error["code"], error["data"]["reason"]) == (-32600, "shutting_down")
+
+
+def request_frame(message: object) -> bytes:
+    return body_frame(json.dumps(message).encode())
+
+
+async def assert_answered_with(peer: RawPeer, code: int, reason: str, request_id: object) -> None:
+    answer = await peer.receive()
+    assert answer["id"] == request_id, answer
+    assert (answer["error"]["code"], answer["error"]["data"]["reason"]) == (code, reason)
+
+
+# Issue 12, item 1: nesting is limited before it reaches anything that recurses.
+@pytest.mark.parametrize("depth", [129, 1_000, 100_000])
+async def test_deep_nesting_is_a_parse_error(raw_peer: RawPeer, depth: int) -> None:
+    await initialized(raw_peer)
+    await raw_peer.send(body_frame(b"[" * depth + b"]" * depth))
+    await assert_answered_with(raw_peer, -32700, "parse_error", None)
+    nested = b'{"jsonrpc":"2.0","id":3,"method":"store/list","params":{"x":%s}}' % (
+        b"[" * depth + b"]" * depth
+    )
+    await raw_peer.send(body_frame(nested))
+    await assert_answered_with(raw_peer, -32700, "parse_error", None)
+    await assert_still_serving(raw_peer)
+
+
+# Item 2: a Content-Length that str.isdigit() takes but int() does not.
+@pytest.mark.parametrize("length", ["\u00b2".encode(), "\u0663".encode(), b"9" * 5_000, b"1" * 16])
+async def test_content_length_that_is_no_number_is_bad_header(
+    raw_peer: RawPeer, length: bytes
+) -> None:
+    await initialized(raw_peer)
+    await raw_peer.send(b"Content-Length: " + length + b"\r\n\r\n")
+    await assert_answered_with(raw_peer, -32600, "bad_header", None)
+    await assert_still_serving(raw_peer)
+
+
+# Item 3: a lone surrogate cannot be echoed; an encoded surrogate is not UTF-8.
+async def test_lone_surrogate_id_is_answered_with_null_id(raw_peer: RawPeer) -> None:
+    await initialized(raw_peer)
+    await raw_peer.send(body_frame(b'{"jsonrpc":"2.0","id":"\\ud800","method":"store/list"}'))
+    await assert_answered_with(raw_peer, -32600, "invalid_request", None)
+    await raw_peer.send(body_frame(b'{"jsonrpc":"2.0","id":"\\udfff","method":"no/such"}'))
+    await assert_answered_with(raw_peer, -32600, "invalid_request", None)
+    await assert_still_serving(raw_peer)
+
+
+async def test_utf8_encoded_surrogate_is_a_parse_error(raw_peer: RawPeer) -> None:
+    await initialized(raw_peer)
+    body = b'{"jsonrpc":"2.0","id":1,"method":"chat/send","params":{"message":"\xed\xa0\x80"}}'
+    await raw_peer.send(body_frame(body))
+    await assert_answered_with(raw_peer, -32700, "parse_error", None)
+    await assert_still_serving(raw_peer)
+
+
+# Item 4: a malformed response from the client fails nothing but itself.
+@pytest.mark.parametrize(
+    "response",
+    [
+        {"jsonrpc": "2.0", "id": 7, "error": {}},
+        {"jsonrpc": "2.0", "id": 7, "error": 5},
+        {"jsonrpc": "2.0", "id": 7, "error": {"code": "1", "message": "x"}},
+        {"jsonrpc": "2.0", "id": 7, "error": {"code": 2**40, "message": "x"}},
+        {"jsonrpc": "2.0", "id": 7, "error": {"code": 1, "message": None}},
+        {"jsonrpc": "2.0", "id": 7, "error": {"code": 1, "message": "x", "data": [{}]}},
+        {"jsonrpc": "2.0", "id": 7.5, "result": {"a": [None]}},
+        {"jsonrpc": "2.0", "id": "x", "result": None, "extra": 1},
+    ],
+)
+async def test_malformed_client_responses_keep_the_connection(
+    raw_peer: RawPeer, response: object
+) -> None:
+    await initialized(raw_peer)
+    await raw_peer.request(response)
+    await assert_still_serving(raw_peer)
+
+
+async def test_unknown_keys_in_a_request_are_ignored(raw_peer: RawPeer) -> None:
+    await initialized(raw_peer)
+    await raw_peer.request({"jsonrpc": "2.0", "id": 1, "method": "store/list", "extra": [1]})
+    assert (await raw_peer.response(1))["result"]["items"] == []
+
+
+# Item 5: a surrogate in a message is invalid_params before the turn starts.
+async def test_surrogate_in_a_message_is_invalid_params_and_no_turn(raw_peer: RawPeer) -> None:
+    await initialized(raw_peer)
+    await raw_peer.request({"jsonrpc": "2.0", "id": 1, "method": "chat/new", "params": {}})
+    session_id = (await raw_peer.response(1))["result"]["sessionId"]
+    await raw_peer.send(
+        body_frame(
+            b'{"jsonrpc":"2.0","id":2,"method":"chat/send",'
+            b'"params":{"sessionId":"%s","message":"a\\ud83d b"}}' % session_id.encode()
+        )
+    )
+    answer = await raw_peer.receive()  # the very next message: no chat/update came first
+    assert answer["id"] == 2
+    assert answer["error"]["code"] == -32602
+    assert answer["error"]["data"] == {"reason": "invalid_params", "field": "message"}
+    send = {"sessionId": session_id, "message": "fine"}
+    await raw_peer.request({"jsonrpc": "2.0", "id": 3, "method": "chat/send", "params": send})
+    seqs = []
+    while (message := await raw_peer.receive()).get("id") != 3:
+        seqs.append(message["params"]["seq"])
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert message["result"]["text"] == "[1] fine"
+
+
+# Item 6: NaN and Infinity are not JSON, nor is a number that overflows to infinity.
+@pytest.mark.parametrize("request_id", [b"NaN", b"Infinity", b"-Infinity", b"1e999", b"-1e400"])
+async def test_non_finite_ids_are_parse_errors(raw_peer: RawPeer, request_id: bytes) -> None:
+    await initialized(raw_peer)
+    await raw_peer.send(body_frame(b'{"jsonrpc":"2.0","id":%s,"method":"store/list"}' % request_id))
+    await assert_answered_with(raw_peer, -32700, "parse_error", None)
+    await assert_still_serving(raw_peer)
+
+
+# Item 7: pygls's own -32800 (a request cancelled before it started) carries a reason.
+async def test_request_cancelled_before_it_starts_has_a_reason(raw_peer: RawPeer) -> None:
+    await initialized(raw_peer)
+    await raw_peer.send(
+        request_frame({"jsonrpc": "2.0", "id": 5, "method": "store/list"})
+        + request_frame({"jsonrpc": "2.0", "method": "$/cancelRequest", "params": {"id": 5}})
+    )
+    await assert_answered_with(raw_peer, -32800, "cancelled", 5)
+    await raw_peer.request({"jsonrpc": "2.0", "id": 5, "method": "store/list"})
+    assert (await raw_peer.response(5))["result"]["items"] == []  # the id is free again
+
+
+# Items 8 and 9: null and [] are absent params; a non-empty array says params are by name.
+@pytest.mark.parametrize("params", [None, []])
+async def test_null_and_empty_array_params_are_absent(raw_peer: RawPeer, params: object) -> None:
+    await raw_peer.request({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": params})
+    assert "serverInfo" in (await raw_peer.response(0))["result"]
+    await raw_peer.request({"jsonrpc": "2.0", "id": 1, "method": "store/list", "params": params})
+    assert (await raw_peer.response(1))["result"]["items"] == []
+    await raw_peer.request({"jsonrpc": "2.0", "method": "initialized", "params": params})
+    await raw_peer.request({"jsonrpc": "2.0", "id": 2, "method": "shutdown", "params": params})
+    assert (await raw_peer.response(2))["result"] is None
+
+
+async def test_positional_params_say_params_are_by_name(raw_peer: RawPeer) -> None:
+    await initialized(raw_peer)
+    await raw_peer.request({"jsonrpc": "2.0", "id": 1, "method": "store/list", "params": [5]})
+    error = (await raw_peer.response(1))["error"]
+    assert error["code"] == -32602
+    assert error["data"] == {"reason": "invalid_params", "field": "params"}
+    assert "by name" in error["message"]
+
+
+async def run_stdio(
+    daemon_env: DaemonEnv, data: bytes, *, init: bool = True, **extra: str
+) -> tuple[int, list[dict[str, object]], bytes]:
+    """After ``initialize`` (unless ``init`` is false), write ``data`` to a fresh
+    ``chatd serve --stdio`` in one write and close stdin; return the exit status, the messages
+    written after ``initialize``'s answer, and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        *daemon_command("serve", "--stdio"),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=daemon_env.env(**extra),
+    )
+    assert process.stdin is not None and process.stdout is not None
+    if init:
+        await initialized(RawPeer(process.stdout, process.stdin))
+    out, err = await asyncio.wait_for(process.communicate(data), 60)
+    parser = FrameParser(2**28)
+    parser.feed(out)
+    messages = []
+    while (event := parser.next_event()) is not None:
+        assert isinstance(event, Frame), event
+        messages.append(json.loads(event.body))
+    assert process.returncode is not None
+    return process.returncode, messages, err
+
+
+SHUTDOWN_EXIT = request_frame({"jsonrpc": "2.0", "id": 9, "method": "shutdown"}) + request_frame(
+    {"jsonrpc": "2.0", "method": "exit"}
+)
+
+
+# Issue 13, item 9: exit written right behind shutdown, before its reply went out.
+async def test_shutdown_and_exit_in_one_write_exit_zero(daemon_env: DaemonEnv) -> None:
+    status, messages, _ = await run_stdio(daemon_env, SHUTDOWN_EXIT)
+    assert status == 0
+    assert messages == [{"jsonrpc": "2.0", "id": 9, "result": None}]
+
+
+async def test_shutdown_and_exit_in_one_write_on_the_socket(
+    daemon_env: DaemonEnv, raw_socket: RawPeer
+) -> None:
+    await initialized(raw_socket)
+    await raw_socket.send(SHUTDOWN_EXIT)
+    assert (await raw_socket.response(9))["result"] is None
+    with pytest.raises(EOFError):
+        await raw_socket.receive()
+
+
+async def test_null_params_let_jsonrpc_el_shut_down(daemon_env: DaemonEnv) -> None:
+    """``(jsonrpc-request conn :shutdown nil)`` then ``(jsonrpc-notify conn :exit nil)``."""
+    frames = [
+        {"jsonrpc": "2.0", "id": 2, "method": "shutdown", "params": None},
+        {"jsonrpc": "2.0", "method": "exit", "params": None},
+    ]
+    status, messages, _ = await run_stdio(daemon_env, b"".join(map(request_frame, frames)))
+    assert status == 0
+    assert messages == [{"jsonrpc": "2.0", "id": 2, "result": None}]
+
+
+# Item 7: requests still running when the client goes away are answered, with reasons.
+async def test_requests_of_a_dropped_stdio_client_answer_with_reasons(
+    daemon_env: DaemonEnv,
+) -> None:
+    frames = [
+        {"jsonrpc": "2.0", "id": n, "method": method, "params": params}
+        for n, (method, params) in enumerate(
+            [("chat/send", {"message": "slow"}), ("store/list", {}), ("daemon/status", {})]
+        )
+    ]
+    status, messages, _ = await run_stdio(
+        daemon_env, b"".join(map(request_frame, frames)), CHATD_ECHO_DELAY_MS="200"
+    )
+    assert status == 0
+    responses = [m for m in messages if "method" not in m]
+    assert sorted(m["id"] for m in responses) == [0, 1, 2]
+    for message in responses:
+        if "error" in message:
+            assert message["error"]["data"]["reason"], message
+
+
+# Item 10: in stdio mode a normal run writes nothing to stderr, unless asked to.
+async def test_stdio_logs_nothing_by_default(daemon_env: DaemonEnv) -> None:
+    send = {"jsonrpc": "2.0", "id": 1, "method": "chat/send", "params": {"message": "hi"}}
+    data = request_frame(send) + SHUTDOWN_EXIT
+    status, messages, stderr = await run_stdio(daemon_env, data)
+    assert status == 0 and stderr == b""
+    daemon_env.config.write_text('[daemon]\nlog_level = "info"\n')
+    status, messages, stderr = await run_stdio(daemon_env, data)
+    assert status == 0 and b"INFO" in stderr

@@ -68,3 +68,31 @@ def test_bad_headers_and_charsets() -> None:
 def test_endless_header_is_cut_off() -> None:
     found = events(FrameParser(100), b"X" * 9000)
     assert found == [FramingError("bad_header", "header section too long")]
+
+
+def test_content_length_must_be_ascii_digits() -> None:
+    for length in ("\u00b2", "\u0663", "9" * 5_000):
+        found = events(FrameParser(1024), f"Content-Length: {length}\r\n\r\n".encode())
+        assert [e.reason for e in found if isinstance(e, FramingError)] == ["bad_header"]
+
+
+def test_decode_body_limits() -> None:
+    import pytest
+
+    from chatd_client.framing import MAX_DEPTH, BodyError, decode_body, has_lone_surrogate
+
+    assert decode_body(b"[" * MAX_DEPTH + b"]" * MAX_DEPTH) is not None
+    for bad in (
+        b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1),
+        b"[" * 50_000,
+        b"NaN",
+        b"[-Infinity]",
+        b"1e999",
+        b'"\xed\xa0\x80"',
+        b"\xff",
+        b"9" * 5_000,
+    ):
+        with pytest.raises(BodyError):
+            decode_body(bad)
+    assert has_lone_surrogate(decode_body(b'{"a":["\\ud800"]}'))
+    assert not has_lone_surrogate(decode_body(b'{"a":["\\ud83d\\ude00"]}'))

@@ -4,16 +4,33 @@ Shared by the client and the daemon so both ends read the wire the same way. Hea
 are matched case-insensitively, ``\\n`` line ends are tolerated, UTF-8 (alias ``utf8``) is the
 only charset, and a body over ``max_body`` bytes is skipped as it arrives, never buffered,
 so one bad frame costs one error, not the connection.
+
+Bodies are decoded here too (``decode_body``), with the limits that keep a hostile frame from
+costing more than one error: strict UTF-8 (no encoded surrogates), standard JSON numbers only
+(no ``NaN``/``Infinity``, no number that overflows to infinity) and at most ``MAX_DEPTH``
+levels of nesting; ``has_lone_surrogate`` finds the strings that are valid JSON but no text.
+``encode_frame`` writes only what a strict parser on the other end accepts, or raises.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
 MAX_HEADER_BYTES = 8 * 1024
 """Real headers are under 100 bytes; more is garbage we should not buffer."""
+
+MAX_LENGTH_DIGITS = 15
+"""A petabyte; a longer ``Content-Length`` is no real length (and ``int()`` refuses 4,300)."""
+
+MAX_DEPTH = 128
+"""Real messages nest under 20 levels (a tool's JSON schema is the deepest); everything that
+walks a message recurses, and Python's stack holds about 1,000 frames."""
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +47,82 @@ class FramingError:
     message: str
 
 
-def encode_frame(message: Any) -> bytes:
-    body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
+class BodyError(ValueError):
+    """A frame's body that is not a JSON value we accept; ``message`` says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def encode_frame(message: Any, default: Any = None) -> bytes:
+    """Frame ``message`` as strict JSON in UTF-8.
+
+    :raises ValueError: a NaN or infinite number, or a lone surrogate in a string.
+    """
+    body = json.dumps(
+        message, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=default
+    ).encode()
     return b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+
+
+def decode_body(body: bytes) -> Any:
+    """The JSON value of a frame's body.
+
+    :raises BodyError: not strict UTF-8, not standard JSON, or nested too deep.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BodyError(f"the body is not valid UTF-8 (byte {exc.start})") from None
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise BodyError(f"the body nests deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:
+        raise BodyError(f"the body is not JSON: {exc}") from None
+    _check_depth(value)
+    return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"the number {text[:20]} is out of range")
+    return number
+
+
+def _check_depth(value: Any) -> None:
+    """Walked without recursion: the value may be hostile."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise BodyError(f"the body nests deeper than {MAX_DEPTH} levels")
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+
+
+def has_lone_surrogate(value: Any) -> bool:
+    """Whether a string in ``value`` holds a lone surrogate: valid JSON (``"\\ud800"``), but
+    no Unicode text, so it can be neither encoded as UTF-8 nor stored."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 class FrameParser:
@@ -86,7 +176,7 @@ class FrameParser:
                 return FramingError("bad_header", f"malformed header line {_shown(line)}")
             headers[name.strip().decode("latin-1").lower()] = value.strip().decode("latin-1")
         length_text = headers.get("content-length")
-        if length_text is None or not length_text.isdigit():
+        if length_text is None or not _is_length(length_text):
             return FramingError("bad_header", "missing or invalid Content-Length header")
         length = int(length_text)
         charset = _charset(headers.get("content-type", ""))
@@ -110,6 +200,11 @@ class FrameParser:
         del self._buffer[:length]
         self._body_length = None
         return Frame(body)
+
+
+def _is_length(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also takes superscripts that ``int`` refuses."""
+    return text.isascii() and text.isdigit() and len(text) <= MAX_LENGTH_DIGITS
 
 
 def _charset(content_type: str) -> str:

@@ -65,7 +65,7 @@ async def serve_acp(settings: Settings, home: Path) -> int:
 
 
 def run(settings: Settings) -> int:
-    configure_logging(settings)
+    configure_logging(settings, stdio=True)
     status = anyio.run(serve_acp, settings, Path.home(), backend="asyncio")
     for signum in (signal.SIGTERM, signal.SIGINT):  # already stopped: a repeat must not kill
         signal.signal(signum, signal.SIG_IGN)

@@ -9,7 +9,6 @@ stable in v1. Every request gets exactly one response; no traceback reaches the 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
@@ -21,6 +20,7 @@ from chatd.acp.updates import LiveUpdates
 from chatd.core.events import TurnEvent
 from chatd.core.session import Session
 from chatd.rpc.messages import echoable, shape_problem
+from chatd_client.framing import BodyError, decode_body
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +63,9 @@ class AcpConnection:
             self._error(None, codes.INVALID_REQUEST, message, "message_too_large")
             return
         try:
-            message = json.loads(line)
-        except (ValueError, UnicodeDecodeError) as exc:
-            self._error(None, codes.PARSE_ERROR, f"parse error: {exc}", "parse_error")
+            message = decode_body(line)
+        except BodyError as exc:
+            self._error(None, codes.PARSE_ERROR, f"parse error: {exc.message}", "parse_error")
             return
         problem = shape_problem(message)
         if problem is not None:

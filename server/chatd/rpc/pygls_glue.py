@@ -1,8 +1,11 @@
 """The pygls side of a connection: a JSON-RPC protocol object with plain-dict params.
 
 pygls's default converter turns params into namedtuples (which serialise as lists) and
-its ``$/cancelRequest`` handling reads ``params.id``; both are fixed here. Its loggers are
-kept quiet: they would log message bodies (prompts) and tracebacks of expected errors.
+its ``$/cancelRequest`` handling reads ``params.id``; both are fixed here. What pygls writes
+(results, and errors it builds itself, such as ``-32800`` for a cancelled request) goes through
+``encode_reply`` like every other reply, so it gets ``data.reason`` and strict JSON. Its
+loggers are kept quiet: they would log message bodies (prompts) and tracebacks of expected
+errors.
 """
 
 from __future__ import annotations
@@ -21,12 +24,19 @@ from pygls.protocol.json_rpc import (
 )
 from pygls.server import JsonRPCServer
 
+from chatd.rpc.messages import encode_reply
+
 logging.getLogger("pygls").setLevel(logging.CRITICAL)
 
 
 class DaemonProtocol(JsonRPCProtocol):
     def get_message_type(self, method: str) -> Any:
         return lsp.CancelNotification if method == lsp.CANCEL_REQUEST else None
+
+    def _send_data(self, data: Any) -> None:
+        if data and self.writer is not None:
+            message = data if isinstance(data, dict) else self._converter.unstructure(data)
+            self.writer.write(encode_reply(message, default=self._serialize_message))
 
 
 def _dict_converter() -> cattrs.Converter:

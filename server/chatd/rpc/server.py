@@ -4,14 +4,17 @@ pygls runs each request as its own task and handles ``$/cancelRequest``; in fron
 module does what pygls leaves undone: ``-32700`` for bad JSON and ``-32600`` for invalid
 objects and batches (with ``id: null``), ``-32002`` before ``initialize``, ``-32600`` after
 ``shutdown``, duplicate in-flight ids, ``data.reason`` on every error, and no traceback ever
-reaching the client. Each connection gets its own protocol object, so clients are isolated.
+reaching the client (the checks themselves are in ``messages``). Each connection gets its own
+protocol object, so clients are isolated.
+
+Lifecycle follows wire order, not task order: a ``shutdown`` counts from its arrival, so an
+``exit`` written right behind it (before its reply went out) still ends with status 0.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -22,12 +25,12 @@ from chatd.core.events import TurnEvent
 from chatd.core.manager import SessionManager
 from chatd.core.session import Session
 from chatd.rpc import errors as codes
-from chatd.rpc.messages import echoable, is_valid_id, shape_problem
+from chatd.rpc import messages
 from chatd.rpc.methods import Methods
 from chatd.rpc.pygls_glue import make_protocol
 from chatd.rpc.tool_host import ConnectionToolHost
 from chatd.rpc.updates import update_params
-from chatd_client.framing import encode_frame
+from chatd_client.framing import BodyError, decode_body
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +67,6 @@ class Connection:
         self.initialized = False
         self.shutdown_requested = False
         self.exit_code: int | None = None
-        self._in_flight: set[Any] = set()
         self._attached: dict[str, Session] = {}
         self.tool_host = ConnectionToolHost(self)
         methods = Methods(context, self)
@@ -79,18 +81,18 @@ class Connection:
     def receive(self, body: bytes) -> None:
         """Handle one frame's body; every request gets exactly one response."""
         try:
-            message = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            self.send_error(None, codes.PARSE_ERROR, f"parse error: {exc}", "parse_error")
+            message = decode_body(body)
+        except BodyError as exc:
+            self.send_error(None, codes.PARSE_ERROR, f"parse error: {exc.message}", "parse_error")
             return
-        problem = shape_problem(message)
+        problem = messages.shape_problem(message)
         if problem is not None:
             request_id = message.get("id") if isinstance(message, dict) else None
             reason = "batch_not_supported" if isinstance(message, list) else "invalid_request"
-            self.send_error(echoable(request_id), codes.INVALID_REQUEST, problem, reason)
+            self.send_error(messages.echoable(request_id), codes.INVALID_REQUEST, problem, reason)
             return
         if "method" not in message:
-            self.protocol.handle_message(self.protocol.structure_message(message))
+            self._dispatch(messages.checked_response(message))
         elif "id" in message:
             self._request(message)
         else:
@@ -99,13 +101,17 @@ class Connection:
     def framing_error(self, reason: str, message: str) -> None:
         self.send_error(None, codes.INVALID_REQUEST, message, reason)
 
-    def send_error(self, request_id: Any, code: int, message: str, reason: str) -> None:
-        error = codes.error_object(code, message, reason)
-        self.writer.write(encode_frame({"jsonrpc": "2.0", "id": request_id, "error": error}))
+    def send_error(
+        self, request_id: Any, code: int, message: str, reason: str, **details: Any
+    ) -> None:
+        error = codes.error_object(code, message, reason, **details)
+        reply = {"jsonrpc": "2.0", "id": request_id, "error": error}
+        self.writer.write(messages.encode_reply(reply))
 
     def notify(self, method: str, params: Any) -> None:
         """Written directly: pygls would run every streamed delta through cattrs first."""
-        self.writer.write(encode_frame({"jsonrpc": "2.0", "method": method, "params": params}))
+        reply = {"jsonrpc": "2.0", "method": method, "params": params}
+        self.writer.write(messages.encode_reply(reply))
 
     def attach(self, session: Session) -> None:
         """Send this session's updates to this connection from now on."""
@@ -124,6 +130,7 @@ class Connection:
     async def close(self) -> None:
         """The client is gone: its running requests are cancelled (their turns end cancelled)."""
         self.tool_host.close()
+        await asyncio.sleep(0)  # requests of the last read start, so they answer through _guarded
         running = [asyncio.wrap_future(f) for f in self.protocol._request_futures.values()]
         for future in running:
             future.cancel()
@@ -140,7 +147,7 @@ class Connection:
 
     def _request(self, message: dict[str, Any]) -> None:
         request_id, method = message["id"], message["method"]
-        if request_id in self._in_flight:
+        if request_id in self.protocol._request_futures:
             self.send_error(
                 request_id,
                 codes.INVALID_REQUEST,
@@ -173,26 +180,42 @@ class Connection:
                 "not_initialized",
             )
         else:
-            self._in_flight.add(request_id)
-            message.setdefault("params", None)
-            self.protocol.handle_message(self.protocol.structure_message(message))
+            self._accept(request_id, method, message)
+
+    def _accept(self, request_id: Any, method: str, message: dict[str, Any]) -> None:
+        try:
+            params = messages.request_params(message)
+        except messages.ParamsProblem as problem:
+            self.send_error(
+                request_id,
+                codes.INVALID_PARAMS,
+                problem.message,
+                "invalid_params",
+                field=problem.field,
+            )
+            return
+        if method == "shutdown":
+            self.shutdown_requested = True
+        self._dispatch({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
 
     def _notification(self, message: dict[str, Any]) -> None:
         method = message["method"]
         if not self.initialized and method != "exit":
             return
+        params = message.get("params")
         if method == "$/cancelRequest":
-            params = message.get("params")
-            if isinstance(params, dict) and is_valid_id(params.get("id")):
-                self.protocol.handle_message(self.protocol.structure_message(message))
-            return
-        if method in ("exit", "initialized"):
-            message.setdefault("params", None)
-            self.protocol.handle_message(self.protocol.structure_message(message))
+            if isinstance(params, dict) and messages.is_valid_id(params.get("id")):
+                self._dispatch({"jsonrpc": "2.0", "method": method, "params": {"id": params["id"]}})
+        elif method in ("exit", "initialized"):
+            self._dispatch({"jsonrpc": "2.0", "method": method, "params": None})
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        """Hand a checked message, rebuilt from its known keys only, to pygls."""
+        self.protocol.handle_message(self.protocol.structure_message(message))
 
     def _exit(self) -> None:
+        """Stop reading; the transport then answers what is running and closes."""
         self.exit_code = 0 if self.shutdown_requested else 1
-        self.writer.close()
 
     def _guarded(self, handler: Handler) -> Handler:
         """Errors become JSON-RPC errors with a reason; tracebacks stay in our log."""
@@ -200,7 +223,6 @@ class Connection:
 
         @functools.wraps(handler)
         async def run(params: Any) -> Any:
-            request_id = self.protocol.msg_id
             try:
                 return await handler(params)
             except errors.ChatdError as exc:
@@ -216,7 +238,5 @@ class Connection:
                         codes.INTERNAL_ERROR, codes.INTERNAL_MESSAGE, "internal_error"
                     )
                 ) from None
-            finally:
-                self._in_flight.discard(request_id)
 
         return run

@@ -27,7 +27,7 @@ CONVERSATIONS = [
     "00000000-0000-4000-8000-000000000003",
 ]
 KILLS_PER_MODE = 120
-"""Two modes (plain, encrypted): 240 kills in all."""
+"""Two modes (plain, encrypted): 240 kills in all; ``--fuzz-long`` multiplies by five."""
 
 WORKER = r'''
 import hashlib, json, os, random, sys, time
@@ -172,7 +172,9 @@ def assert_index_truthful(store: FileStore, key: bytes | None) -> None:
 
 
 @pytest.mark.parametrize("key", [None, KEY], ids=["plain", "encrypted"])
-def test_kill_9_mid_save_leaves_every_file_whole(tmp_path: Path, key: bytes | None) -> None:
+def test_kill_9_mid_save_leaves_every_file_whole(
+    tmp_path: Path, key: bytes | None, fuzz_long: bool
+) -> None:
     directory = tmp_path / "store"
     rng = random.Random(1234)
     last_seen: dict[str, int] = {}
@@ -184,7 +186,7 @@ def test_kill_9_mid_save_leaves_every_file_whole(tmp_path: Path, key: bytes | No
         bufsize=1,
     ) as process:
         assert process.stdin is not None and process.stdout is not None
-        for _ in range(KILLS_PER_MODE):
+        for _ in range(KILLS_PER_MODE * (5 if fuzz_long else 1)):
             process.stdin.write("go\n")
             pid = int(process.stdout.readline())
             time.sleep(rng.uniform(0.001, 0.030))
