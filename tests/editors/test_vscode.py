@@ -1,0 +1,47 @@
+"""The VS Code extension: its protocol client under node's test runner against the real daemon.
+
+`npm test` in `editors/vscode` runs with this venv's `chatd` first on PATH; a failure shows
+the runner's whole output.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXTENSION = Path(__file__).resolve().parents[2] / "editors" / "vscode"
+VENV_BIN = Path(sys.executable).parent
+
+
+def run_npm(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.run(
+        ["npm", *args],
+        cwd=EXTENSION,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def built_extension() -> Path:
+    if shutil.which("npm") is None:
+        pytest.skip("npm is not installed (.ci/setup.d/40-vscode.sh installs it)")
+    if not (EXTENSION / "node_modules").is_dir():
+        installed = run_npm("ci", "--no-audit", "--no-fund", timeout=600)
+        assert installed.returncode == 0, installed.stdout + installed.stderr
+    return EXTENSION
+
+
+def test_protocol_client_against_the_real_daemon(built_extension: Path) -> None:
+    result = run_npm("test", timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
