@@ -2,7 +2,7 @@
  * One chat view's conversation: its session id, what the view shows, and the turn in flight.
  * No `vscode` import: the extension renders `entries` and persists `sessionId`.
  */
-import { ChatdClient, ChatUpdate, HistoryItem, SendResult, Usage } from "./client";
+import { ChatdClient, ChatdError, ChatUpdate, HistoryItem, SendResult, Usage } from "./client";
 
 export type EntryKind = "user" | "assistant" | "thinking" | "tool_call" | "tool_result" | "notice" | "error";
 
@@ -32,8 +32,14 @@ export const HISTORY_PAGE = 50;
 export class Chat {
   state: ChatState = emptyState(undefined);
   private readonly listeners = new Set<(state: ChatState) => void>();
+  /** The daemon spawn that knows this session's client tools (see `ChatdClient.generation`). */
+  private toolsBoundIn = -1;
 
-  constructor(private readonly client: ChatdClient) {
+  /** `workspace` scopes the stored tool approvals (an absolute path). */
+  constructor(
+    private readonly client: ChatdClient,
+    private readonly workspace?: string,
+  ) {
     client.onUpdate((update) => this.applyUpdate(update));
   }
 
@@ -44,15 +50,23 @@ export class Chat {
 
   /** Starts a new conversation (the daemon's defaults unless a provider/model is given). */
   async start(provider?: string, model?: string): Promise<void> {
-    const params = { ...(provider ? { provider } : {}), ...(model ? { model } : {}) };
-    const created = await this.client.newChat(params);
+    const tools = this.client.toolSpecs;
+    const created = await this.client.newChat({
+      ...(provider ? { provider } : {}),
+      ...(model ? { model } : {}),
+      ...(tools.length ? { tools } : {}),
+      ...(this.workspace ? { workspace: this.workspace } : {}),
+    });
+    this.toolsBoundIn = this.client.generation;
     this.state = { ...emptyState(created.sessionId), provider: created.provider, model: created.model };
     this.changed();
   }
 
   /** Shows a saved (or live) conversation: its newest history page, older pages on demand. */
   async resume(sessionId: string): Promise<void> {
-    const restored = await this.client.restore(sessionId, HISTORY_PAGE);
+    const tools = this.client.toolSpecs;
+    const restored = await this.client.restore(sessionId, HISTORY_PAGE, tools.length ? tools : undefined);
+    this.toolsBoundIn = this.client.generation;
     this.state = {
       ...emptyState(restored.sessionId),
       provider: restored.provider,
@@ -87,6 +101,7 @@ export class Chat {
     this.state.running = true;
     this.changed();
     try {
+      await this.bindTools();
       const result = await this.client.send(this.state.sessionId, message);
       this.addUsage(result.usage);
       if (result.stopReason !== "end_turn") {
@@ -115,6 +130,28 @@ export class Chat {
     this.changed();
   }
 
+  /** After a daemon restart the session's client tools are unbound until registered again. */
+  private async bindTools(): Promise<void> {
+    const tools = this.client.toolSpecs;
+    const sessionId = this.state.sessionId;
+    if (!sessionId || !tools.length) {
+      return;
+    }
+    await this.client.initialize(); // spawns the daemon again if it died
+    const generation = this.client.generation;
+    if (this.toolsBoundIn === generation) {
+      return;
+    }
+    try {
+      await this.client.registerTools(sessionId, tools);
+    } catch (error) {
+      if (!(error instanceof ChatdError && error.reason === "method_not_found")) {
+        throw error;
+      }
+    }
+    this.toolsBoundIn = generation;
+  }
+
   private applyUpdate(update: ChatUpdate): void {
     if (update.sessionId !== this.state.sessionId) {
       return;
@@ -139,6 +176,9 @@ export class Chat {
         break;
       case "tool_result":
         entries.push({ kind: "tool_result", name: update.name, text: update.content });
+        break;
+      case "tool_approval":
+        entries.push({ kind: "notice", text: `${update.name}: ${update.decision.replace("_", " ")}` });
         break;
       case "status":
         if (update.state === "failed") {

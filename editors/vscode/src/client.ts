@@ -51,6 +51,48 @@ export interface NewChatParams {
   model?: string;
   systemPrompt?: string;
   title?: string;
+  tools?: ToolSpec[];
+  /** An absolute path: the scope of the stored "allow always" / "reject always" answers. */
+  workspace?: string;
+}
+
+export interface ToolSpec {
+  name: string;
+  description?: string;
+  parameters?: object;
+  approval?: "auto" | "ask" | "deny";
+  timeoutMs?: number;
+}
+
+export interface ToolCallParams {
+  sessionId: string;
+  callId: string;
+  name: string;
+  arguments: Record<string, unknown>;
+}
+
+export interface ToolCallResult {
+  content: unknown;
+  isError?: boolean;
+}
+
+export type ApprovalDecision = "allow_once" | "allow_always" | "reject_once" | "reject_always";
+
+export interface ToolApproveParams extends ToolCallParams {
+  options: ApprovalDecision[];
+}
+
+/** What a client hosts: its tools, run on `tool/call`, and the user's answer to `tool/approve`. */
+export interface ToolHost {
+  specs: ToolSpec[];
+  call(params: ToolCallParams): Promise<ToolCallResult>;
+  approve(params: ToolApproveParams): Promise<ApprovalDecision>;
+}
+
+export interface ToolPolicy {
+  workspace: string;
+  tool: string;
+  decision: "allow_always" | "reject_always";
 }
 
 export interface NewChatResult {
@@ -132,6 +174,7 @@ export type ChatUpdate = { sessionId: string; seq: number } & (
   | { kind: "text" | "thinking"; text: string }
   | { kind: "tool_call"; phase: "start" | "end"; callId: string; name: string; arguments?: unknown }
   | { kind: "tool_result"; callId: string; name: string; content: string; isError: boolean }
+  | { kind: "tool_approval"; callId: string; name: string; decision: string }
   | { kind: "status"; state: "running" | "idle" | "cancelled" | "failed"; detail?: string }
 );
 
@@ -160,6 +203,8 @@ interface Attachment {
 
 export class ChatdClient {
   private attachment: Attachment | undefined;
+  private spawned = 0;
+  private toolHost: ToolHost | undefined;
   private readonly updateListeners = new Set<(update: ChatUpdate) => void>();
   private readonly exitListeners = new Set<(reason: string) => void>();
   private disposed = false;
@@ -169,6 +214,20 @@ export class ChatdClient {
   /** The running daemon's process id, if one is attached. */
   get pid(): number | undefined {
     return this.attachment?.child.pid;
+  }
+
+  /** Counts daemon spawns: tools registered with an earlier daemon must be registered again. */
+  get generation(): number {
+    return this.spawned;
+  }
+
+  /** Answers `tool/call` and `tool/approve` from the next daemon spawned on. */
+  hostTools(host: ToolHost): void {
+    this.toolHost = host;
+  }
+
+  get toolSpecs(): ToolSpec[] {
+    return this.toolHost?.specs ?? [];
   }
 
   onUpdate(listener: (update: ChatUpdate) => void): () => void {
@@ -199,8 +258,20 @@ export class ChatdClient {
     return this.request("chat/cancel", { sessionId });
   }
 
-  restore(snapshotId: string, historyLimit?: number): Promise<RestoreResult> {
-    return this.request("chat/restore", historyLimit ? { snapshotId, historyLimit } : { snapshotId });
+  restore(snapshotId: string, historyLimit?: number, tools?: ToolSpec[]): Promise<RestoreResult> {
+    return this.request("chat/restore", { snapshotId, ...(historyLimit ? { historyLimit } : {}), ...(tools ? { tools } : {}) });
+  }
+
+  registerTools(sessionId: string, tools: ToolSpec[]): Promise<unknown> {
+    return this.request("tools/register", { sessionId, tools });
+  }
+
+  toolPolicies(workspace?: string): Promise<{ policies: ToolPolicy[] }> {
+    return this.request("tools/policy/list", workspace === undefined ? {} : { workspace });
+  }
+
+  revokeToolPolicy(workspace: string, tool: string): Promise<{ revoked: boolean }> {
+    return this.request("tools/policy/revoke", { workspace, tool });
   }
 
   history(sessionId: string, cursor: string, limit?: number): Promise<HistoryPage> {
@@ -287,7 +358,12 @@ export class ChatdClient {
     connection.onNotification("chat/update", (update: ChatUpdate) =>
       this.updateListeners.forEach((listener) => listener(update)),
     );
+    connection.onRequest("tool/call", (params: ToolCallParams) => this.hosted((host) => host.call(params)));
+    connection.onRequest("tool/approve", (params: ToolApproveParams) =>
+      this.hosted(async (host) => ({ decision: await host.approve(params) })),
+    );
     connection.listen();
+    this.spawned += 1;
     // Writing before the process exists would hit a destroyed stdin if the spawn fails.
     const spawned = new Promise<void>((resolve) => child.once("spawn", resolve));
     const clientInfo = { name: this.options.clientName ?? "chatd-vscode", version: this.options.clientVersion };
@@ -305,6 +381,18 @@ export class ChatdClient {
       return await Promise.race([reply, attachment.closed]);
     } catch (error) {
       throw asChatdError(error);
+    }
+  }
+
+  /** Runs a server→client request on the tool host; a failure answers with its message. */
+  private async hosted<Result>(work: (host: ToolHost) => Promise<Result>): Promise<Result | ResponseError> {
+    if (!this.toolHost) {
+      return new ResponseError(-32601, "this client hosts no tools");
+    }
+    try {
+      return await work(this.toolHost);
+    } catch (error) {
+      return new ResponseError(-32000, error instanceof Error ? error.message : String(error));
     }
   }
 

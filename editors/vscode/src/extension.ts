@@ -5,6 +5,7 @@
 import * as vscode from "vscode";
 import { Chat } from "./chat";
 import { ChatdClient, DaemonOptions, StoredConversation } from "./client";
+import { editorTools, workspaceRoot } from "./tools";
 import { ChatViewProvider, ViewMessage } from "./view";
 
 const SESSION_KEY = "chatd.sessionId";
@@ -12,7 +13,8 @@ const SESSION_KEY = "chatd.sessionId";
 export function activate(context: vscode.ExtensionContext): void {
   const output = vscode.window.createOutputChannel("chatd");
   const client = new ChatdClient(daemonOptions(output, context));
-  const chat = new Chat(client);
+  client.hostTools(editorTools);
+  const chat = new Chat(client, workspaceRoot());
   const view = new ChatViewProvider((message) => void handle(onViewMessage(chat, message)));
   chat.onChange((state) => {
     view.show(state);
@@ -27,6 +29,7 @@ export function activate(context: vscode.ExtensionContext): void {
     "chatd.resume": () => resume(client, chat, view),
     "chatd.delete": () => deleteConversation(client, chat),
     "chatd.cancel": () => chat.cancel(),
+    "chatd.toolApprovals": () => toolApprovals(client),
   };
   context.subscriptions.push(
     output,
@@ -168,5 +171,22 @@ async function deleteConversation(client: ChatdClient, chat: Chat): Promise<void
     if (chat.state.sessionId === picked.id) {
       chat.clear();
     }
+  }
+}
+
+/** The stored "allow always" / "reject always" answers of this workspace; picking one revokes it. */
+async function toolApprovals(client: ChatdClient): Promise<void> {
+  const workspace = workspaceRoot() ?? "";
+  const { policies } = await client.toolPolicies(workspace);
+  if (!policies.length) {
+    void vscode.window.showInformationMessage("chatd: no stored tool approvals for this workspace");
+    return;
+  }
+  const picked = await vscode.window.showQuickPick(
+    policies.map((policy) => ({ label: policy.tool, description: policy.decision.replace("_", " "), policy })),
+    { title: "chatd: stored tool approvals (pick one to ask again from its next call)" },
+  );
+  if (picked) {
+    await client.revokeToolPolicy(picked.policy.workspace, picked.policy.tool);
   }
 }
