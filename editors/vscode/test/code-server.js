@@ -194,6 +194,17 @@ async function main() {
     await resumed.locator("#chatd-log .assistant", { hasText: "[2] after the restart" }).waitFor(WAIT);
     await resumed.locator("#chatd-meta", { hasText: "tokens in" }).waitFor(WAIT);
     await page.locator(".part.sidebar").screenshot({ path: path.join(artifacts, "vscode.png") });
+
+    // A new window (a new extension host) shows the same conversation: its id is in workspaceState.
+    await page.reload();
+    const chatdIcon = page.locator(".activitybar .action-item a[aria-label='chatd']");
+    await chatdIcon.waitFor(WAIT);
+    if (!(await page.locator(".activitybar .action-item.checked a[aria-label='chatd']").count())) {
+      await chatdIcon.click();
+    }
+    const reopened = await chatFrame(page);
+    await reopened.locator("#chatd-log .assistant", { hasText: "[2] after the restart" }).waitFor(WAIT);
+    assert.equal(daemonPids(pidFile).length, 3, "the new window's extension host started its own daemon");
     await page.screenshot({ path: path.join(artifacts, "workbench.png") });
   } catch (error) {
     if (browser) {
