@@ -6,7 +6,6 @@ Every failure is one line on stderr and a non-zero status, never a traceback.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,6 @@ from typing import Any
 import click
 
 from chatd.cli.common import fail, settings_from_context
-from chatd.cli.store import key, store
 from chatd.errors import ChatdError
 
 NO_KEY_HINT = (
@@ -23,7 +21,24 @@ NO_KEY_HINT = (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """Loads the store commands only when they run: ``serve --shared`` must not load the store."""
+
+    LAZY = {"store": "store", "key": "key"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.LAZY])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.LAZY:
+            from chatd.cli import store
+
+            command: click.Command = getattr(store, self.LAZY[cmd_name])
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -33,10 +48,6 @@ NO_KEY_HINT = (
 @click.version_option(package_name="chatd")
 def cli(config: Path | None) -> None:
     """Persistent, multi-provider LLM conversations for editors and scripts."""
-
-
-cli.add_command(store)
-cli.add_command(key)
 
 
 @cli.command()
@@ -50,11 +61,22 @@ cli.add_command(key)
     metavar="[PATH]",
     help="Serve scripts on a unix socket (default path: $XDG_RUNTIME_DIR/chatd/chatd.sock).",
 )
-def serve(stdio: bool, socket_path: str | None) -> None:
-    """Run the daemon."""
+@click.option(
+    "--shared",
+    is_flag=True,
+    help="With --stdio: forward to the per-user socket daemon, starting it if none runs.",
+)
+def serve(stdio: bool, socket_path: str | None, shared: bool) -> None:
+    """Run the daemon (or, with --stdio --shared, attach to the shared one)."""
+    settings = settings_from_context()
+    if shared:
+        if not stdio or socket_path is not None:
+            raise click.UsageError("--shared goes with --stdio alone")
+        from chatd.transport.forwarder import forward_stdio
+
+        sys.exit(forward_stdio(settings))
     from chatd.daemon import serve as run_daemon
 
-    settings = settings_from_context()
     if not stdio and socket_path is None:
         raise click.UsageError("choose --stdio, --socket [PATH], or both")
     path = None
@@ -91,6 +113,8 @@ def send(
         raise click.UsageError("--provider, --model and --system apply to new conversations only")
     hint = NO_KEY_HINT.format(config=settings.config_path or "the config file")
     conversation = _Conversation(session_id, continue_last, provider, model, system_prompt)
+    import asyncio
+
     asyncio.run(conversation.send(settings.daemon.socket_path, message, hint))
 
 
@@ -111,6 +135,8 @@ def stop() -> None:
 
 def _ask_running_daemon(method: str) -> Any:
     """One request to the socket daemon, which must already be running."""
+    import asyncio
+
     from chatd_client import Client
 
     socket_path = settings_from_context().daemon.socket_path
