@@ -19,9 +19,9 @@ a few tens of milliseconds.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import socket
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -32,12 +32,13 @@ from chatd.rpc import errors as codes
 from chatd.transport.autostart import DaemonUnreachable, connect_or_start
 from chatd_client.framing import Frame, FrameParser, encode_frame
 
-log = logging.getLogger(__name__)
-
 READ_CHUNK = 64 * 1024
 
 MAX_DAEMON_FRAME = 256 * 1024 * 1024
 """The daemon answers with whole histories; the Python client accepts as much."""
+
+_NO_ID = object()
+"""The editor has not sent ``initialize`` yet (``None`` is a valid request id)."""
 
 DRAIN_TIMEOUT_S = 2.0
 """After the editor's EOF, how long the daemon may take to answer and close our connection."""
@@ -51,7 +52,7 @@ def forward_stdio(settings: Settings) -> int:
     try:
         daemon = connect_or_start(socket_path, settings.config_path)
     except DaemonUnreachable as exc:
-        log.error("%s", exc)
+        _report(str(exc))
         refusal = codes.error_object(
             codes.FORWARDER_DAEMON_UNAVAILABLE,
             str(exc),
@@ -79,7 +80,7 @@ class Forwarder:
         """When set, the error every request gets: the daemon is not (or no longer) usable."""
         self._lock = threading.Lock()
         self._pending: set[Any] = set()
-        self._initialize_id: Any = None
+        self._initialize_id: Any = _NO_ID
         self._verified = False
         self._shutdown_requested = False
         self._exit_requested = False
@@ -132,7 +133,7 @@ class Forwarder:
                 self._shutdown_requested = True
             if method == "exit":
                 self._exit_requested = True
-            if method == "initialize" and self._initialize_id is None and "id" in message:
+            if method == "initialize" and self._initialize_id is _NO_ID and "id" in message:
                 self._initialize_id = request_id
             refusal = self._refusal
             if refusal is None and "id" in message:
@@ -164,37 +165,52 @@ class Forwarder:
         self._finish(0)
 
     def _pump_daemon(self) -> None:
+        """Bytes go on as they come, except while the answer to ``initialize`` is awaited.
+
+        What came is read for answered ids only once nothing more is waiting, so a burst of
+        ``chat/update``s is never held up by reading it.
+        """
         assert self._daemon is not None
         parser = FrameParser(MAX_DAEMON_FRAME)
+        held: list[bytes] = []
         while chunk := _receive(self._daemon):
+            with self._lock:
+                holding = self._initialize_id is not _NO_ID and not self._verified
+            if holding:
+                held.append(chunk)
+            else:
+                self._write_editor(chunk)
+                while more := _receive(self._daemon, socket.MSG_DONTWAIT):
+                    self._write_editor(more)
+                    chunk += more
             parser.feed(chunk)
-            out = []
             while (event := parser.next_event()) is not None:
-                if not isinstance(event, Frame):
-                    continue
-                frame = self._from_daemon(event)
-                if frame is None:
-                    break
-                out.append(frame)
-            if out:
-                self._write_editor(b"".join(out))
+                if isinstance(event, Frame) and not self._from_daemon(event):
+                    break  # the handshake failed: what the daemon said goes no further
+                if held and self._verified:
+                    self._write_editor(b"".join(held))
+                    held.clear()
             if self._refusal is not None:
                 break
         self._daemon_gone()
 
-    def _from_daemon(self, frame: Frame) -> bytes | None:
-        """The frame to pass on, or None when the handshake failed and the daemon is dropped."""
+    def _from_daemon(self, frame: Frame) -> bool:
+        """Note an answered request; False when the handshake failed and the daemon is dropped."""
+        if b'"id"' not in frame.body:
+            return True  # a notification: the only frames without that key
         message = _decode(frame)
-        if isinstance(message, dict) and "method" not in message and "id" in message:
-            with self._lock:
-                self._pending.discard(message["id"])
-                is_handshake = not self._verified and message["id"] == self._initialize_id
-            if is_handshake and self._initialize_id is not None:
-                refusal = self._check_version(message)
-                if refusal is not None:
-                    self._write_editor(encode_frame({**_reply_to(message), "error": refusal}))
-                    return None
-        return b"Content-Length: %d\r\n\r\n%s" % (len(frame.body), frame.body)
+        if not isinstance(message, dict) or "method" in message or "id" not in message:
+            return True
+        with self._lock:
+            self._pending.discard(message["id"])
+            is_handshake = not self._verified and message["id"] == self._initialize_id
+        if not is_handshake:
+            return True
+        refusal = self._check_version(message)
+        if refusal is None:
+            return True
+        self._write_editor(encode_frame({**_reply_to(message), "error": refusal}))
+        return False
 
     def _check_version(self, reply: dict[str, Any]) -> dict[str, Any] | None:
         self._verified = True
@@ -210,7 +226,7 @@ class Forwarder:
             f"but this editor started chatd {chatd.__version__}: run `chatd stop` (it saves "
             "every conversation), then retry; the next command starts the new version"
         )
-        log.error("%s", message)
+        _report(message)
         refusal = codes.error_object(
             codes.FORWARDER_VERSION_MISMATCH,
             message,
@@ -228,10 +244,13 @@ class Forwarder:
         """The daemon closed our connection: after ``exit`` that is the end, else a loss."""
         self._daemon_closed.set()
         with self._lock:
-            if self._refusal is not None:
-                return  # the version check dropped it; the editor pump answers from now on
+            refused = self._refusal is not None
             waiting, self._pending = self._pending, set()
             ended_by_exit, ended_by_eof = self._exit_requested, self._editor_gone
+        if refused:
+            assert self._daemon is not None
+            self._daemon.close()  # the version check dropped it; the editor pump answers now
+            return
         if ended_by_exit or ended_by_eof:
             self._finish(self._lsp_exit_code() if ended_by_exit else 0)
             return
@@ -242,9 +261,7 @@ class Forwarder:
             "daemon_lost",
             socket=str(self._socket_path),
         )
-        log.error(
-            "daemon on %s closed the connection; %d requests lost", self._socket_path, len(waiting)
-        )
+        _report(f"the daemon on {self._socket_path} went away; {len(waiting)} requests lost")
         self._write_editor(
             b"".join(encode_frame({"jsonrpc": "2.0", "id": i, "error": lost}) for i in waiting)
         )
@@ -260,6 +277,12 @@ class Forwarder:
                 self._finish(0)  # the editor is gone
 
 
+def _report(message: str) -> None:
+    """One line on stderr, which editors show in their logs (``logging`` costs 5 ms to load)."""
+    sys.stderr.write(f"chatd serve --shared: {message}\n")
+    sys.stderr.flush()
+
+
 def _read_stdin() -> bytes:
     try:
         return os.read(0, READ_CHUNK)
@@ -267,9 +290,10 @@ def _read_stdin() -> bytes:
         return b""
 
 
-def _receive(daemon: socket.socket) -> bytes:
+def _receive(daemon: socket.socket, flags: int = 0) -> bytes:
+    """The next bytes; empty at the end, or (with ``MSG_DONTWAIT``) when none are waiting."""
     try:
-        return daemon.recv(READ_CHUNK)
+        return daemon.recv(READ_CHUNK, flags)
     except OSError:
         return b""
 
