@@ -31,7 +31,8 @@ from pathlib import Path
 
 from chatd.core.store.base import Snapshot
 from chatd.core.store.filestore import FileStore
-from chatd_client import Client, daemon_command
+from chatd_client import Client, daemon_command, encode_frame
+from chatd_client.framing import Frame, FrameParser
 
 MINIMAL_SERVER = r"""
 import asyncio, json, sys
@@ -126,16 +127,29 @@ async def conversations(client: Client, turns: int, **new: object) -> list[float
 FORWARDER = daemon_command("serve", "--stdio", "--shared")
 
 
-async def forwarder_start_up(env: dict[str, str], runs: int) -> float:
-    """Spawn the forwarder until ``initialize`` is answered (the socket daemon is warm)."""
-    times = []
+def forwarder_start_up(env: dict[str, str], runs: int) -> tuple[float, float]:
+    """Spawn the forwarder until ``initialize`` is answered (the socket daemon is warm), and
+    ``python -c pass`` until it exits, alternately and the same way (a blocking ``Popen``)."""
+    initialize = encode_frame({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}})
+    forwarded, bare = [], []
     for _ in range(runs):
         start = time.perf_counter()
-        client = await Client.spawn_stdio(command=FORWARDER, env=env)
-        await client.initialize()
-        times.append(time.perf_counter() - start)
-        await client.close()
-    return statistics.median(times)
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        bare.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        editor = subprocess.Popen(FORWARDER, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert editor.stdin is not None and editor.stdout is not None
+        editor.stdin.write(initialize)
+        editor.stdin.flush()
+        parser, answer = FrameParser(2**24), None
+        while answer is None:
+            parser.feed(editor.stdout.read1(65536))
+            answer = parser.next_event()
+        forwarded.append(time.perf_counter() - start)
+        assert isinstance(answer, Frame) and b'"serverInfo"' in answer.body, answer
+        editor.stdin.close()
+        editor.wait()
+    return statistics.median(forwarded), statistics.median(bare)
 
 
 async def forwarded_and_direct(
@@ -273,8 +287,7 @@ async def main(quick: bool) -> None:
             ephemeral = await sequential(root / "chatd.sock", turns, ephemeral=True)
             autosaved = await sequential(root / "chatd.sock", turns)
             together, throughput = await concurrent(root / "chatd.sock", 8, turns // 2)
-            forwarder_up = await forwarder_start_up(env, runs * 2)
-            shared_python_floor = timed_run([sys.executable, "-c", "pass"], runs * 2)
+            forwarder_up, shared_python_floor = forwarder_start_up(env, runs * 3)
             forwarded, piped, direct = await forwarded_and_direct(root / "chatd.sock", env, turns)
         finally:
             daemon.terminate()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import sys
 import threading
@@ -33,9 +34,6 @@ from chatd.transport.autostart import DaemonUnreachable, connect_or_start
 from chatd_client.framing import Frame, FrameParser, encode_frame
 
 READ_CHUNK = 64 * 1024
-
-MAX_DAEMON_FRAME = 256 * 1024 * 1024
-"""The daemon answers with whole histories; the Python client accepts as much."""
 
 _NO_ID = object()
 """The editor has not sent ``initialize`` yet (``None`` is a valid request id)."""
@@ -114,7 +112,7 @@ class Forwarder:
             parser.feed(chunk)
             while (event := parser.next_event()) is not None:
                 if isinstance(event, Frame):
-                    self._from_editor(_decode(event))
+                    self._from_editor(_decode(event.body))
             if self._refusal is None and self._daemon is not None:
                 try:
                     self._daemon.sendall(chunk)
@@ -165,13 +163,9 @@ class Forwarder:
         self._finish(0)
 
     def _pump_daemon(self) -> None:
-        """Bytes go on as they come, except while the answer to ``initialize`` is awaited.
-
-        What came is read for answered ids only once nothing more is waiting, so a burst of
-        ``chat/update``s is never held up by reading it.
-        """
+        """Bytes go on as they come, except while the answer to ``initialize`` is awaited."""
         assert self._daemon is not None
-        parser = FrameParser(MAX_DAEMON_FRAME)
+        frames = DaemonFrames()
         held: list[bytes] = []
         while chunk := _receive(self._daemon):
             with self._lock:
@@ -180,12 +174,8 @@ class Forwarder:
                 held.append(chunk)
             else:
                 self._write_editor(chunk)
-                while more := _receive(self._daemon, socket.MSG_DONTWAIT):
-                    self._write_editor(more)
-                    chunk += more
-            parser.feed(chunk)
-            while (event := parser.next_event()) is not None:
-                if isinstance(event, Frame) and not self._from_daemon(event):
+            for answer in frames.answers(chunk):
+                if not self._from_daemon(answer):
                     break  # the handshake failed: what the daemon said goes no further
                 if held and self._verified:
                     self._write_editor(b"".join(held))
@@ -194,11 +184,9 @@ class Forwarder:
                 break
         self._daemon_gone()
 
-    def _from_daemon(self, frame: Frame) -> bool:
+    def _from_daemon(self, body: bytes) -> bool:
         """Note an answered request; False when the handshake failed and the daemon is dropped."""
-        if b'"id"' not in frame.body:
-            return True  # a notification: the only frames without that key
-        message = _decode(frame)
+        message = _decode(body)
         if not isinstance(message, dict) or "method" in message or "id" not in message:
             return True
         with self._lock:
@@ -277,6 +265,39 @@ class Forwarder:
                 self._finish(0)  # the editor is gone
 
 
+class DaemonFrames:
+    """Finds the daemon's answers in its byte stream, cheaply: it runs on every update.
+
+    The daemon's output is trusted to be well framed (its own encoder wrote it), so a search
+    for the blank line and the length is enough; a body without an ``"id"`` key (the bytes
+    cannot appear outside a key, as JSON escapes quotes inside strings) is a notification and
+    is skipped unread.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def answers(self, data: bytes) -> list[bytes]:
+        """The bodies in ``data`` (and what came before it) that may be answers."""
+        buffer = self._buffer
+        buffer += data
+        found, position = [], 0
+        while (header_end := buffer.find(b"\r\n\r\n", position)) >= 0:
+            length = _CONTENT_LENGTH.search(buffer, position, header_end)
+            body_start = header_end + 4
+            body_end = body_start + (int(length[1]) if length else 0)
+            if body_end > len(buffer):
+                break
+            if buffer.find(b'"id"', body_start, body_end) >= 0:
+                found.append(bytes(buffer[body_start:body_end]))
+            position = body_end
+        del buffer[:position]
+        return found
+
+
+_CONTENT_LENGTH = re.compile(rb"content-length:[ \t]*(\d+)", re.IGNORECASE)
+
+
 def _report(message: str) -> None:
     """One line on stderr, which editors show in their logs (``logging`` costs 5 ms to load)."""
     sys.stderr.write(f"chatd serve --shared: {message}\n")
@@ -290,17 +311,16 @@ def _read_stdin() -> bytes:
         return b""
 
 
-def _receive(daemon: socket.socket, flags: int = 0) -> bytes:
-    """The next bytes; empty at the end, or (with ``MSG_DONTWAIT``) when none are waiting."""
+def _receive(daemon: socket.socket) -> bytes:
     try:
-        return daemon.recv(READ_CHUNK, flags)
+        return daemon.recv(READ_CHUNK)
     except OSError:
         return b""
 
 
-def _decode(frame: Frame) -> Any:
+def _decode(body: bytes) -> Any:
     try:
-        return json.loads(frame.body)
+        return json.loads(body)
     except ValueError:
         return None
 
