@@ -276,3 +276,41 @@ def render_screenshot(nvim: Neovim) -> None:
     from tests.editors.screenshot import render
 
     render(nvim.screen(), SCREENSHOT)
+
+
+UPDATES = [
+    {"kind": "status", "state": "running"},
+    {"kind": "thinking", "text": "Let me "},
+    {"kind": "thinking", "text": "look.\nAt a.py"},
+    {"kind": "tool_call", "phase": "start", "callId": "c1", "name": "read_file"},
+    {"kind": "tool_call", "phase": "end", "callId": "c1", "name": "read_file",
+     "arguments": {"path": "a.py"}},
+    {"kind": "tool_result", "callId": "c1", "name": "read_file", "content": "x = 1\n",
+     "isError": False},
+    {"kind": "text", "text": "It sets "},
+    {"kind": "text", "text": "x."},
+    {"kind": "status", "state": "idle", "detail": "end_turn"},
+]  # fmt: skip
+
+
+def test_thinking_is_folded_and_tool_calls_are_shown(nvim: Neovim) -> None:
+    """The rendering of each kind of ``chat/update``, fed to the chat buffer as they arrive."""
+    nvim.lua(
+        "require('chatd.view').create({sessionId = 's-1', provider = 'claude', model = 'm'}, "
+        "'current') and 0"
+    )
+    nvim.lua("require('chatd.view').begin_turn(require('chatd.view').current(), 'explain') and 0")
+    for update in UPDATES:
+        params = json.dumps({"sessionId": "s-1", "seq": 0, **update})
+        nvim.lua(f"require('chatd.view').on_update(vim.json.decode({json.dumps(params)})) or 0")
+    lines = nvim.chat()
+    start = lines.index("▸ thinking {{{")
+    assert lines[start : start + 4] == ["▸ thinking {{{", "Let me look.", "At a.py", "}}}"]
+    assert lines[start + 4 :] == [
+        '⚙ read_file({"path":"a.py"})',
+        "↳ read_file: x = 1⏎",
+        "",
+        "It sets x.",
+    ]
+    assert nvim.lua(f"vim.fn.foldclosed({start + 1})") == start + 1  # folded
+    assert "[running]" not in lines[0] and "claude/m" in lines[0]

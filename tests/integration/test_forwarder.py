@@ -350,3 +350,20 @@ async def test_a_daemon_that_cannot_start_is_an_error_with_its_reason(
         assert "before listening" in refused["message"]
         assert "must be 32 bytes" in refused["message"]  # the daemon's own words
         assert (await peer.call("shutdown"))["result"] is None
+
+
+async def test_with_config_it_runs_through_the_cli_the_same(
+    daemon_env: DaemonEnv, socket_daemon: Any
+) -> None:
+    argv = daemon_command("--config", str(daemon_env.config), "serve", "--shared", "--stdio")
+    async with editor(daemon_env, argv=argv) as peer:
+        assert (await initialized(peer))["serverInfo"]["version"] == chatd.__version__
+        assert "items" in await peer.result("store/list", {})
+
+
+def test_shared_goes_with_stdio_alone(daemon_env: DaemonEnv) -> None:
+    for extra in (["--shared"], ["--shared", "--stdio", "--socket"]):
+        done = subprocess.run(
+            daemon_command("serve", *extra), env=daemon_env.env(), capture_output=True, text=True
+        )
+        assert done.returncode == 2 and "--shared goes with --stdio alone" in done.stderr

@@ -43,6 +43,20 @@ local function start_rpc(cmd, dispatchers, extra)
   return vim.lsp.rpc.start(cmd[1], vim.list_slice(cmd, 2), dispatchers, extra)
 end
 
+-- Runs `fn` in the main loop: vim.lsp.rpc calls some dispatchers from libuv callbacks, where
+-- buffers cannot be changed (which ones differs between Neovim versions).
+local function in_main_loop(fn)
+  return function(...)
+    if vim.in_fast_event() then
+      local args, count = { ... }, select("#", ...)
+      return vim.schedule(function()
+        fn((table.unpack or unpack)(args, 1, count))
+      end)
+    end
+    return fn(...)
+  end
+end
+
 local function fail_all(err)
   local pending, waiting = state.pending, state.waiting
   state.pending, state.waiting = {}, {}
@@ -73,9 +87,9 @@ end
 
 local function dispatchers(generation)
   return {
-    notification = function(method, params)
+    notification = in_main_loop(function(method, params)
       state.on_notification(method, params)
-    end,
+    end),
     server_request = function(method, _)
       return nil, vim.lsp.rpc.rpc_response_error(METHOD_NOT_FOUND, "chatd.nvim does not handle " .. method)
     end,
@@ -92,13 +106,13 @@ local function send(method, params, callback)
   state.next_key = state.next_key + 1
   local key = state.next_key
   state.pending[key] = callback
-  local ok = state.rpc.request(method, params or vim.empty_dict(), function(err, result)
+  local ok = state.rpc.request(method, params or vim.empty_dict(), in_main_loop(function(err, result)
     local waiting = state.pending[key]
     if waiting then
       state.pending[key] = nil
       waiting(err, result)
     end
-  end)
+  end))
   if not ok then
     state.pending[key] = nil
     callback({ code = DAEMON_UNAVAILABLE, message = "chatd is not running", data = { reason = "daemon_lost" } })

@@ -168,9 +168,22 @@ local function append_text(view, text)
   set_lines(view, last - 1, last, pieces)
 end
 
+-- Folds follow the markers, closed again at 'foldlevel' (lines set through the API do not
+-- always update them by themselves).
+local function refold(buf)
+  for _, win in ipairs(vim.api.nvim_list_wins()) do
+    if vim.api.nvim_win_get_buf(win) == buf then
+      vim.api.nvim_win_call(win, function()
+        vim.cmd("silent! normal! zX")
+      end)
+    end
+  end
+end
+
 local function close_block(view)
   if view.block == "thinking" then
     M.append_lines(view, { "}}}" })
+    refold(view.buf)
   end
   view.block = nil
 end
@@ -186,7 +199,7 @@ local function open_block(view, kind)
     local last = line_count(view)
     local tail = vim.api.nvim_buf_get_lines(view.buf, last - 1, last, false)[1]
     if tail ~= "" then
-      M.append_lines(view, { "" })
+      M.append_lines(view, { "", "" }) -- a blank line, then the line the text streams into
     end
   end
   view.block = kind
