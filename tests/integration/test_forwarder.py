@@ -158,6 +158,11 @@ async def test_frames_split_and_joined_arrive_whole(
         )
         await peer.send(joined)
         assert [(await peer.response(n))["id"] for n in (2, 3, 4)] == [2, 3, 4]
+        await peer.request({"jsonrpc": "2.0", "id": [5], "method": "store/list"})  # a bad id
+        await peer.send(b"Content-Length: 3\r\n\r\n{x}")  # not JSON
+        assert (await peer.receive())["error"]["data"]["reason"] == "invalid_request"
+        assert (await peer.receive())["error"]["data"]["reason"] == "parse_error"
+        assert "items" in await peer.result("store/list")
 
 
 async def test_a_frame_over_the_limit_is_refused_by_the_daemon_and_the_rest_pass(

@@ -1,9 +1,8 @@
 """``chatd serve --stdio --shared``: the editor's stdio forwarded to the per-user socket daemon.
 
 Editors attach to one long-running daemon instead of paying a cold start each and holding
-private copies of a conversation. The editor's bytes go to the daemon exactly as they came;
-the daemon's frames go to the editor with their bodies unchanged (server→client requests
-included). The forwarder only watches the traffic, for three things:
+private copies of a conversation. Bytes pass both ways exactly as they came, server→client
+requests included. The forwarder only watches the traffic, for three things:
 
 - the handshake: the answer to the editor's ``initialize`` must come from a daemon running this
   same chatd version; otherwise the editor gets ``version_mismatch`` (``chatd stop`` fixes it),
@@ -24,6 +23,7 @@ import re
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -92,11 +92,21 @@ class Forwarder:
         if self._daemon is not None:
             pumps.append(self._pump_daemon)
         for pump in pumps:
-            threading.Thread(target=pump, name=pump.__name__, daemon=True).start()
+            threading.Thread(target=self._guarded, args=(pump,), daemon=True).start()
         self._finished.wait()
         if self._daemon is not None:
             self._daemon.close()
         return self._exit_code
+
+    def _guarded(self, pump: Callable[[], None]) -> None:
+        """A pump that breaks (a bug: its traceback goes to stderr) ends the forwarder."""
+        completed = False
+        try:
+            pump()
+            completed = True
+        finally:
+            if not completed:
+                self._finish(1)
 
     def _finish(self, exit_code: int) -> None:
         if not self._finished.is_set():
@@ -134,8 +144,8 @@ class Forwarder:
             if method == "initialize" and self._initialize_id is _NO_ID and "id" in message:
                 self._initialize_id = request_id
             refusal = self._refusal
-            if refusal is None and "id" in message:
-                self._pending.add(request_id)
+            if refusal is None and isinstance(request_id, str | int):
+                self._pending.add(request_id)  # other ids are invalid: the daemon says so
         if refusal is not None:
             self._answer_while_refusing(method, request_id, "id" in message, refusal)
 
@@ -190,7 +200,8 @@ class Forwarder:
         if not isinstance(message, dict) or "method" in message or "id" not in message:
             return True
         with self._lock:
-            self._pending.discard(message["id"])
+            if isinstance(message["id"], str | int):
+                self._pending.discard(message["id"])
             is_handshake = not self._verified and message["id"] == self._initialize_id
         if not is_handshake:
             return True
