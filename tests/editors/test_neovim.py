@@ -164,7 +164,7 @@ def nvim(daemon_env: DaemonEnv, tmp_path: Path) -> Iterator[Neovim]:
         XDG_DATA_HOME=str(home / "data"),
         XDG_STATE_HOME=str(home / "state"),
         XDG_CACHE_HOME=str(home / "cache"),
-        CHATD_ECHO_DELAY_MS="250",
+        CHATD_ECHO_DELAY_MS="400",  # a reply takes 1.2 s: time to see it stream, to kill, to cancel
     )
     editor = Neovim(tmp_path, env)
     try:
@@ -225,7 +225,7 @@ def test_new_send_stream_resume_after_kill_cancel_delete(
     nvim.wait_chat(lambda text: "[3] three" in text and "[running]" not in text, "third reply")
 
     nvim.command("ChatdSend four")
-    nvim.wait_chat(lambda text: "[4] " in text, "a turn under way")
+    nvim.wait_chat(lambda text: "## You\nfour\n\n## Assistant\n[4" in text, "its start")
     kill_daemon(daemon_env)  # mid-turn
     nvim.wait_chat(lambda text: "[error]" in text and "went away" in text, "the error")
     nvim.command("ChatdSend five")  # reconnects, starting the daemon, in the same buffer
@@ -233,7 +233,7 @@ def test_new_send_stream_resume_after_kill_cancel_delete(
     assert nvim.lua("vim.b.chatd_session_id") == session
 
     nvim.command("ChatdSend " + "a long message " * 8)
-    nvim.wait_chat(lambda text: "[5] " in text, "a turn under way")
+    nvim.wait_chat(lambda text: "## Assistant\n[5] a long" in text, "a turn under way")
     nvim.command("ChatdCancel")
     nvim.wait_chat(lambda text: "[cancelled]" in text, "the cancelled turn")
 
