@@ -5,7 +5,10 @@
 - round trip: `chat/send` with `echo` over the socket, sequential and 8 concurrent clients,
   beside a minimal asyncio Content-Length JSON-RPC echo server and the store's atomic save
   of the same snapshots;
-- memory: RSS with 1,000 live idle sessions, over the empty daemon.
+- memory: RSS with 1,000 live idle sessions, over the empty daemon;
+- shared forwarder: spawn `chatd serve --stdio --shared` -> `initialize` answered with a warm
+  socket daemon, beside `python -c pass`; `chat/send` through it beside the direct socket,
+  interleaved in the same run.
 
 Usage: python bench/daemon_bench.py [--quick]
 """
@@ -28,7 +31,8 @@ from pathlib import Path
 
 from chatd.core.store.base import Snapshot
 from chatd.core.store.filestore import FileStore
-from chatd_client import Client, daemon_command
+from chatd_client import Client, daemon_command, encode_frame
+from chatd_client.framing import Frame, FrameParser
 
 MINIMAL_SERVER = r"""
 import asyncio, json, sys
@@ -55,6 +59,19 @@ async def main():
 asyncio.run(main())
 """
 
+BYTE_PIPE = r"""
+import os, socket, sys, threading
+daemon = socket.socket(socket.AF_UNIX)
+daemon.connect(sys.argv[1])
+def editor_to_daemon():
+    while chunk := os.read(0, 65536):
+        daemon.sendall(chunk)
+    os._exit(0)
+threading.Thread(target=editor_to_daemon, daemon=True).start()
+while chunk := daemon.recv(65536):
+    os.write(1, chunk)
+"""
+"""The least a forwarding Python process can do: copy bytes, read nothing (the floor)."""
 
 UPDATES_PER_ECHO_TURN = 6
 """What an echo turn streams before its answer: running, four text deltas, idle."""
@@ -93,14 +110,68 @@ async def sequential(socket: Path, turns: int, **new: object) -> list[float]:
     """``turns`` sends, in conversations of ``TURNS_PER_CONVERSATION``."""
     async with await Client.connect_unix(socket) as client:
         await client.initialize()
-        latencies = []
-        for index in range(turns):
-            if index % TURNS_PER_CONVERSATION == 0:
-                session_id = (await client.chat_new(**new))["sessionId"]  # type: ignore[arg-type]
-            start = time.perf_counter()
-            await client.chat_send(f"turn {index}", session_id=session_id)
-            latencies.append(time.perf_counter() - start)
-        return latencies
+        return await conversations(client, turns, **new)
+
+
+async def conversations(client: Client, turns: int, **new: object) -> list[float]:
+    latencies = []
+    for index in range(turns):
+        if index % TURNS_PER_CONVERSATION == 0:
+            session_id = (await client.chat_new(**new))["sessionId"]  # type: ignore[arg-type]
+        start = time.perf_counter()
+        await client.chat_send(f"turn {index}", session_id=session_id)
+        latencies.append(time.perf_counter() - start)
+    return latencies
+
+
+FORWARDER = daemon_command("serve", "--stdio", "--shared")
+
+
+def forwarder_start_up(env: dict[str, str], runs: int) -> tuple[float, float]:
+    """Spawn the forwarder until ``initialize`` is answered (the socket daemon is warm), and
+    ``python -c pass`` until it exits, alternately and the same way (a blocking ``Popen``)."""
+    initialize = encode_frame({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}})
+    forwarded, bare = [], []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        bare.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        editor = subprocess.Popen(FORWARDER, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert editor.stdin is not None and editor.stdout is not None
+        editor.stdin.write(initialize)
+        editor.stdin.flush()
+        parser, answer = FrameParser(2**24), None
+        while answer is None:
+            parser.feed(editor.stdout.read1(65536))
+            answer = parser.next_event()
+        forwarded.append(time.perf_counter() - start)
+        assert isinstance(answer, Frame) and b'"serverInfo"' in answer.body, answer
+        editor.stdin.close()
+        editor.wait()
+    return statistics.median(forwarded), statistics.median(bare)
+
+
+async def forwarded_and_direct(
+    socket: Path, env: dict[str, str], turns: int
+) -> tuple[list[float], list[float], list[float]]:
+    """Ephemeral turns through the forwarder, through a bare byte pipe and straight to the
+    socket, a conversation each in turn, so all three see the same machine."""
+    forwarded: list[float] = []
+    piped: list[float] = []
+    direct: list[float] = []
+    pipe = [sys.executable, "-c", BYTE_PIPE, str(socket)]
+    async with (
+        await Client.spawn_stdio(command=FORWARDER, env=env) as through,
+        await Client.spawn_stdio(command=pipe, env=env) as bare,
+        await Client.connect_unix(socket) as straight,
+    ):
+        for client in (through, bare, straight):
+            await client.initialize()
+        for _ in range(max(1, turns // TURNS_PER_CONVERSATION)):
+            for client, latencies in ((straight, direct), (through, forwarded), (bare, piped)):
+                latencies += await conversations(client, TURNS_PER_CONVERSATION, ephemeral=True)
+    return forwarded, piped, direct
 
 
 async def concurrent(socket: Path, clients: int, turns: int) -> tuple[list[float], float]:
@@ -216,6 +287,8 @@ async def main(quick: bool) -> None:
             ephemeral = await sequential(root / "chatd.sock", turns, ephemeral=True)
             autosaved = await sequential(root / "chatd.sock", turns)
             together, throughput = await concurrent(root / "chatd.sock", 8, turns // 2)
+            forwarder_up, shared_python_floor = forwarder_start_up(env, runs * 3)
+            forwarded, piped, direct = await forwarded_and_direct(root / "chatd.sock", env, turns)
         finally:
             daemon.terminate()
             daemon.wait()
@@ -264,6 +337,19 @@ async def main(quick: bool) -> None:
         f"p99 {percentile(together, 0.99) * ms:.3f} ms  {throughput:.0f} turns/s"
     )
     print(f"memory: empty daemon {empty_mib:.1f} MiB, {per_session_kib:.1f} KiB per idle session")
+    up_ratio = forwarder_up / shared_python_floor
+    forwarded_p50 = statistics.median(forwarded) * ms
+    direct_p50 = statistics.median(direct) * ms
+    piped_p50 = statistics.median(piped) * ms
+    print(
+        f"shared forwarder: spawn->initialize {forwarder_up * ms:.1f} ms beside python -c pass "
+        f"{shared_python_floor * ms:.1f} ms ({up_ratio:.2f}x)"
+    )
+    print(
+        f"  chat/send through it p50 {forwarded_p50:.3f} ms, direct socket p50 "
+        f"{direct_p50:.3f} ms ({forwarded_p50 / direct_p50:.2f}x); through a bare byte pipe "
+        f"p50 {piped_p50:.3f} ms ({piped_p50 / direct_p50:.2f}x)"
+    )
     print(
         "RESULT "
         f"startup_s={start_up:.3f} pygls_import_s={pygls_floor:.3f} python_s={python_floor:.3f} "
@@ -274,7 +360,13 @@ async def main(quick: bool) -> None:
         f"autosave_p50_ms={autosave_p50:.3f} autosave_vs_floors={autosave_ratio:.2f} "
         f"concurrent8_p50_ms={statistics.median(together) * ms:.3f} "
         f"concurrent8_p99_ms={percentile(together, 0.99) * ms:.3f} turns_per_s={throughput:.0f} "
-        f"empty_rss_mib={empty_mib:.1f} per_session_kib={per_session_kib:.1f}"
+        f"empty_rss_mib={empty_mib:.1f} per_session_kib={per_session_kib:.1f} "
+        f"forwarder_startup_ms={forwarder_up * ms:.1f} "
+        f"forwarder_python_ms={shared_python_floor * ms:.1f} "
+        f"forwarder_startup_vs_python={up_ratio:.2f} "
+        f"forwarded_p50_ms={forwarded_p50:.3f} direct_p50_ms={direct_p50:.3f} "
+        f"forwarded_vs_direct={forwarded_p50 / direct_p50:.2f} piped_p50_ms={piped_p50:.3f} "
+        f"piped_vs_direct={piped_p50 / direct_p50:.2f}"
     )
 
 

@@ -1,5 +1,5 @@
 """``python -m chatd`` is the ``chatd`` command."""
 
-from chatd.cli.main import main
+from chatd.cli.launch import main
 
 main()

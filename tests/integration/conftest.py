@@ -165,13 +165,19 @@ async def raw_stdio(daemon_env: DaemonEnv) -> AsyncIterator[RawPeer]:
     try:
         yield peer
     finally:
-        if process.returncode is None:
-            process.stdin.close()
-            try:
-                await asyncio.wait_for(process.wait(), 20)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+        await end_stdio_process(process)
+
+
+async def end_stdio_process(process: asyncio.subprocess.Process) -> None:
+    """EOF on its stdin, then a kill if it does not exit by itself."""
+    if process.returncode is None:
+        assert process.stdin is not None
+        process.stdin.close()
+        try:
+            await asyncio.wait_for(process.wait(), 20)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
 
 
 @pytest.fixture

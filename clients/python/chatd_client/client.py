@@ -19,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from chatd_client.errors import ConnectionLost, RpcError
 from chatd_client.framing import FrameParser, FramingError, encode_frame
 
 NotificationHandler = Callable[[str, Any], None]
@@ -34,24 +35,6 @@ STDERR_TAIL_LINES = 200
 
 START_TIMEOUT_S = 10.0
 """How long ``connect_unix(start=True)`` waits for a daemon it launched to listen."""
-
-
-class RpcError(Exception):
-    """An error response from the daemon; ``data["reason"]`` says which, for programs."""
-
-    def __init__(self, code: int, message: str, data: Any = None) -> None:
-        super().__init__(f"{message} (code {code})")
-        self.code = code
-        self.message = message
-        self.data = data
-
-    @property
-    def reason(self) -> str | None:
-        return self.data.get("reason") if isinstance(self.data, dict) else None
-
-
-class ConnectionLost(Exception):
-    """The daemon went away while a request was waiting for its answer."""
 
 
 def daemon_command(*args: str) -> list[str]:

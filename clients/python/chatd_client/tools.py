@@ -25,7 +25,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args, get_origin
 
-from chatd_client.client import Client, RpcError
+from chatd_client.client import Client
+from chatd_client.errors import RpcError
 
 Decision = Literal["allow_once", "allow_always", "reject_once", "reject_always"]
 ApprovalCallback = Callable[[Mapping[str, Any]], Awaitable[Decision]]

@@ -29,7 +29,24 @@ from chatd.config import Settings, export_config_path
 from chatd.errors import ChatdError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """Loads the store commands only when they run: ``serve --shared`` must not load the store."""
+
+    LAZY = {"store": "store", "key": "key"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.LAZY])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.LAZY:
+            from chatd.cli import store
+
+            command: click.Command = getattr(store, self.LAZY[cmd_name])
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -63,12 +80,25 @@ store.add_command(gc)
 )
 @click.option("--on-demand", is_flag=True, hidden=True, help="Started by a client, not a user.")
 @click.option("--acp", "acp_stdio", is_flag=True, help="Same as `chatd acp`.")
-def serve(stdio: bool, socket_path: str | None, on_demand: bool, acp_stdio: bool) -> None:
-    """Run the daemon."""
+@click.option(
+    "--shared",
+    is_flag=True,
+    help="With --stdio: forward to the per-user socket daemon, starting it if none runs.",
+)
+def serve(
+    stdio: bool, socket_path: str | None, on_demand: bool, acp_stdio: bool, shared: bool
+) -> None:
+    """Run the daemon (or, with --stdio --shared, attach to the shared one)."""
     if acp_stdio:
-        if stdio or socket_path is not None:
+        if stdio or socket_path is not None or shared:
             raise click.UsageError("--acp serves stdio alone: drop --stdio and --socket")
         _serve_acp()
+    if shared:
+        if not stdio or socket_path is not None:
+            raise click.UsageError("--shared goes with --stdio alone")
+        from chatd.transport.forwarder import forward_stdio
+
+        sys.exit(forward_stdio(settings_from_context()))
     from chatd.daemon import serve as run_daemon
 
     settings = settings_from_context()

@@ -1,6 +1,7 @@
 """The one table from chatd failures to JSON-RPC error objects (documented in docs/protocol.md).
 
-Standard codes keep their JSON-RPC and LSP meaning; daemon conditions use -32010…-32049.
+Standard codes keep their JSON-RPC and LSP meaning; daemon conditions use -32010…-32049,
+the shared-daemon forwarder -32050…-32059.
 Every error carries ``data.reason``, a stable machine-readable string.
 """
 
@@ -17,6 +18,10 @@ INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 SERVER_NOT_INITIALIZED = -32002
 REQUEST_CANCELLED = -32800
+FORWARDER_VERSION_MISMATCH = -32050
+"""``chatd serve --stdio --shared`` met a daemon running another chatd version."""
+FORWARDER_DAEMON_UNAVAILABLE = -32051
+"""The forwarder could not reach or start the daemon, or lost it mid-request."""
 
 CODES: dict[type[errors.ChatdError], int] = {
     errors.SessionNotFound: -32010,
