@@ -14,8 +14,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from chatd.config import Secret
-from chatd.core.providers.endpoints import is_loopback
 from chatd.errors import ConfigError
+from chatd.loopback import is_loopback
 
 SERVER_NAME = re.compile(r"^[A-Za-z0-9-]+(?:_[A-Za-z0-9-]+)*$")
 """No ``__`` in a server name: tools are named ``<server>__<tool>``."""

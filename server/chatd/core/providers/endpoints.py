@@ -8,11 +8,11 @@ Messages never echo the URL: it may hold a token in its path or query.
 
 from __future__ import annotations
 
-import ipaddress
 import unicodedata
 from urllib.parse import urlsplit
 
 from chatd.errors import ProviderUnavailable
+from chatd.loopback import is_loopback
 
 MAX_BASE_URL_LENGTH = 2048
 """Longer than any real endpoint; bounds what we parse and what a typo can smuggle in."""
@@ -56,15 +56,6 @@ def validate_base_url(url: str, *, provider: str) -> str:
     if scheme not in ("http", "https"):
         raise reject("must be an https:// URL")
     return url
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _is_placeholder(host: str) -> bool:
