@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from chatd.core.attachments import Attachment
+from chatd.core.attachments import Attachment, AttachmentInput, prepare
 from chatd.core.providers.base import Provider
 from chatd.core.turns import Turn
-from tests.fakes.media import MP4, PDF, PNG, b64
+from tests.fakes.media import GIF, JPEG, MP4, PDF, PNG, WEBP, b64
 from tests.fakes.provider_server import FakeProviderServer, Recorded, Reply
 from tests.fakes.wire_checks import problems
 from tests.providers import wire
@@ -89,6 +89,39 @@ async def test_images_and_pdfs_go_out_in_the_apis_format_after_the_text(
     ]
     assert provider.media_types >= {"image/png", "application/pdf"}
     assert ("video/mp4" in provider.media_types) == (kind == "gemini")
+
+
+IMAGES = {"image/png": PNG, "image/jpeg": JPEG, "image/gif": GIF, "image/webp": WEBP}
+
+
+@pytest.mark.parametrize("mime_type", sorted(IMAGES))
+async def test_every_image_type_goes_out_as_its_sniffed_type(
+    kind: str, mime_type: str, make_provider: Any, fake_server: FakeProviderServer
+) -> None:
+    """Declared as another image type, the bytes' own type is what the API is told."""
+    provider = make_provider(kind)
+    data = IMAGES[mime_type]
+    wrong = next(other for other in sorted(IMAGES) if other != mime_type)
+    (checked,) = prepare(
+        [AttachmentInput(data=b64(data), mime_type=wrong)],
+        provider=kind,
+        accepted=provider.media_types,
+        max_bytes=1 << 20,
+        roots=[],
+    )
+    fake_server.script(Reply("an image"))
+
+    await send(provider, [checked])
+
+    request = fake_server.requests[0]
+    part = user_content(request)[1]
+    if kind == "claude":
+        assert part["source"] == {"type": "base64", "media_type": mime_type, "data": b64(data)}
+    elif kind.startswith("openai"):
+        assert part["image_url"] == {"url": f"data:{mime_type};base64,{b64(data)}"}
+    else:
+        assert inline(part) == (mime_type, data)
+    assert problems(request) == []
 
 
 async def test_gemini_takes_video_inline(

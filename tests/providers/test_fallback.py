@@ -22,6 +22,7 @@ pytestmark = pytest.mark.anyio
 
 CHAIN = ["claude", "openai", "gemini"]
 WAIT_S = 20.0
+SLOW_TIMEOUT_S = 0.5
 
 
 @pytest.fixture
@@ -30,6 +31,8 @@ def daemon_env(tmp_path: Path, fake_server: FakeProviderServer) -> Iterator[Daem
     config = "".join(provider_config(kind, fake_server.url) for kind in CHAIN)
     config += '[providers.dead]\nkind = "claude"\nbase_url = "http://127.0.0.1:9"\n'
     config += 'api_key = "test-key"\nmax_retries = 0\n'
+    config += f'[providers.slow]\nkind = "claude"\nbase_url = "{fake_server.url}"\n'
+    config += f'api_key = "test-key"\nmax_retries = 0\ntimeout_s = {SLOW_TIMEOUT_S}\n'
     env.config.write_text(f"[fallback]\nproviders = {json.dumps(CHAIN)}\n" + config)
     yield env
 
@@ -159,6 +162,26 @@ async def test_a_connection_error_moves_on_and_says_network(
     assert answer["fallback"] == {"from": "dead", "to": "openai", "reason": "network"}
     assert "fallback" not in off
     assert [request.wire for request in fake_server.requests] == ["openai", "anthropic"]
+
+
+async def test_a_timeout_before_any_output_moves_on_and_says_timeout(
+    daemon_env: DaemonEnv, fake_server: FakeProviderServer
+) -> None:
+    """The stream opens, then stalls past the read timeout before its first text."""
+    fake_server.script(Reply(["never", "seen"], delay_s=SLOW_TIMEOUT_S * 4), Reply("openai here"))
+    client = await spawn(daemon_env)
+    updates = Updates(client)
+    try:
+        created = await client.request(
+            "chat/new", {"provider": "slow", "fallback": ["slow", "openai"]}
+        )
+        answer = await turn(client, created["sessionId"], "hi")
+    finally:
+        await client.close()
+    assert answer["text"] == "openai here"
+    assert answer["fallback"] == {"from": "slow", "to": "openai", "reason": "timeout"}
+    assert [update["text"] for update in updates.of("text")] == ["openai here"]
+    assert [request.wire for request in fake_server.requests] == ["anthropic", "openai"]
 
 
 async def test_no_fallback_after_output_streamed_or_a_tool_ran(
