@@ -32,6 +32,8 @@ class McpServerSettings:
     cwd: Path | None = None
     url: str | None = None
     """Streamable HTTP: https, or http to a loopback address only."""
+    headers: Mapping[str, Secret] = field(default_factory=dict)
+    """Sent with every HTTP request (an ACP client's server may carry a token here)."""
     approval: str = "auto"
     """The approval of every tool of this server: ``auto``, ``ask`` or ``deny``."""
 
@@ -79,7 +81,7 @@ def _server(name: str, table: Any) -> McpServerSettings:
     if cwd is not None and not isinstance(cwd, str):
         raise ConfigError(f"{where}: cwd must be a string")
     if url is not None:
-        _check_url(url, where)
+        check_url(url, where)
     approval = table.get("approval", "auto")
     if approval not in ("auto", "ask", "deny"):
         raise ConfigError(f"{where}: approval must be auto, ask or deny")
@@ -94,7 +96,8 @@ def _server(name: str, table: Any) -> McpServerSettings:
     )
 
 
-def _check_url(url: Any, where: str) -> None:
+def check_url(url: Any, where: str) -> None:
+    """:raises ConfigError: not https, nor http to a loopback address."""
     if not isinstance(url, str):
         raise ConfigError(f"{where}: url must be a string")
     parts = urlsplit(url)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from chatd_client import daemon_command
+from tests.fakes.provider_server import FakeProviderServer
 from tests.integration.conftest import DaemonEnv, stop
 
 
@@ -38,6 +39,20 @@ def acp_env(tmp_path: Path) -> Iterator[AcpEnv]:
         yield AcpEnv(tmp_path, socket_dir / "run")
     finally:
         shutil.rmtree(socket_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def claude(acp_env: AcpEnv) -> Iterator[FakeProviderServer]:
+    """The fake provider server as Claude's API, the agent's default provider."""
+    server = FakeProviderServer().start()
+    acp_env.config.write_text(
+        'default_provider = "claude"\n[providers.claude]\n'
+        f'base_url = "{server.url}"\napi_key = "test-key"\nmax_retries = 0\n'
+    )
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 class RawAgent:

@@ -6,7 +6,6 @@ played by the fake provider server."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 from acp import text_block
@@ -19,19 +18,6 @@ from tests.fakes.replies import Call, Reply
 pytestmark = pytest.mark.anyio
 
 OPTION_KINDS = ["allow_once", "allow_always", "reject_once", "reject_always"]
-
-
-@pytest.fixture
-def claude(acp_env: AcpEnv) -> Iterator[FakeProviderServer]:
-    server = FakeProviderServer().start()
-    acp_env.config.write_text(
-        'default_provider = "claude"\n[providers.claude]\n'
-        f'base_url = "{server.url}"\napi_key = "test-key"\nmax_retries = 0\n'
-    )
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def write_call(path: str, content: str) -> Reply:

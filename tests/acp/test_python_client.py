@@ -6,11 +6,12 @@ import asyncio
 import signal
 
 import pytest
-from acp import text_block
+from acp import RequestError, text_block
 from acp.schema import EmbeddedResourceContentBlock, ResourceContentBlock, TextResourceContents
 
 from tests.acp.conftest import AcpEnv
 from tests.acp.sdk_client import sdk_agent, sdk_agent_process
+from tests.fakes.provider_server import FakeProviderServer, Reply
 
 pytestmark = pytest.mark.anyio
 
@@ -92,6 +93,35 @@ async def test_model_selector_changes_the_model(acp_env: AcpEnv) -> None:
         await connection.prompt(session_id=session.session_id, prompt=[text_block("hi")])
         listed = await connection.list_sessions()
     assert listed.sessions[0].field_meta["model"] == "echo-2"
+
+
+async def test_provider_selector_moves_a_new_session_and_refuses_a_conversion(
+    acp_env: AcpEnv,
+) -> None:
+    claude = FakeProviderServer().start()
+    acp_env.config.write_text(
+        'default_provider = "echo"\n'
+        f'[providers.claude]\nbase_url = "{claude.url}"\napi_key = "test-key"\nmax_retries = 0\n'
+    )
+    claude.script(Reply("claude here"))
+    try:
+        async with sdk_agent(acp_env) as (connection, client):
+            fresh = await connection.new_session(cwd=acp_env.cwd, mcp_servers=[])
+            moved = await connection.set_config_option(
+                config_id="provider", session_id=fresh.session_id, value="claude"
+            )
+            await connection.prompt(session_id=fresh.session_id, prompt=[text_block("hi")])
+            used = await connection.new_session(cwd=acp_env.cwd, mcp_servers=[])
+            await connection.prompt(session_id=used.session_id, prompt=[text_block("hi")])
+            with pytest.raises(RequestError) as refused:
+                await connection.set_config_option(
+                    config_id="provider", session_id=used.session_id, value="claude"
+                )
+    finally:
+        claude.stop()
+    assert moved.config_options[0].current_value == "claude"
+    assert client.text("agent_message_chunk") == "claude here[1] hi"
+    assert refused.value.code == -32602 and "claude" in str(refused.value)
 
 
 async def test_cancel_then_kill_9_then_load_and_continue(acp_env: AcpEnv) -> None:

@@ -3,7 +3,7 @@
 Run as ``python -m tests.fakes.mcp_server`` (with ``--http PORT``: streamable HTTP on
 127.0.0.1). ``crash`` exits the process mid-call (a dying server); ``secret`` reports whether
 ``CHATD_TEST_MCP_SECRET`` reached its environment; ``MCP_TEST_STARTS`` names a file that gets
-one line per start, so tests can count restarts.
+one line per start, so tests can count restarts; ``header`` reports an HTTP request header.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 server = MCPServer("chatd-test")
@@ -45,6 +45,12 @@ def crash() -> str:
 def secret() -> str:
     """Whether the configured secret reached this process."""
     return "present" if os.environ.get("CHATD_TEST_MCP_SECRET") else "absent"
+
+
+@server.tool()
+def header(name: str, ctx: Context) -> str:
+    """The value of an HTTP request header (over streamable HTTP), or absent."""
+    return (ctx.headers or {}).get(name.lower(), "absent")
 
 
 if __name__ == "__main__":

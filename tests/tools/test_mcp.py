@@ -5,11 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
-import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -75,7 +71,9 @@ async def test_mcp_tools_are_listed_and_called_with_arguments(
         await client.close()
 
     tools = {tool["name"]: tool for tool in listed["tools"]}
-    assert set(tools) == {"calc__add", "calc__crash", "calc__fail", "calc__secret", "calc__shout"}
+    assert set(tools) == {
+        f"calc__{name}" for name in ("add", "crash", "fail", "header", "secret", "shout")
+    }
     assert tools["calc__add"]["source"] == "mcp:calc" and tools["calc__add"]["available"]
     assert tools["calc__add"]["parameters"]["required"] == ["a", "b"]
     assert listed["servers"] == [{"name": "calc", "state": "running", "error": None}]
@@ -136,33 +134,6 @@ async def test_a_crashed_server_is_restarted_and_one_that_never_starts_says_why(
     assert starts.read_text().count("start") == 2
     broken = next(server for server in listed["servers"] if server["name"] == "broken")
     assert broken["state"] == "failed" and "did not start" in broken["error"]
-
-
-@pytest.fixture
-def http_mcp_server() -> Iterator[str]:
-    """The test MCP server over streamable HTTP on a free loopback port."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.mcp_server", "--http", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline and process.poll() is None
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 async def test_an_mcp_server_over_streamable_http(

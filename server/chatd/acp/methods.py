@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ import chatd
 from chatd.acp import params as p
 from chatd.acp.connection import AcpConnection
 from chatd.acp.listing import list_sessions, workspace_of
+from chatd.acp.mcp_servers import client_servers
 from chatd.acp.options import MODEL_OPTION, PROVIDER_OPTION, config_options
 from chatd.acp.prompt import prompt_text
 from chatd.acp.tool_host import AcpToolHost, client_tool_specs
@@ -22,8 +23,7 @@ from chatd.core.providers import ProviderInfo
 from chatd.core.session import Session
 from chatd.core.store.base import ToolSpec
 from chatd.errors import InvalidParams, SnapshotNotFound
-
-log = logging.getLogger(__name__)
+from chatd.mcp_settings import McpServerSettings
 
 PROTOCOL_VERSION = 1
 
@@ -67,11 +67,11 @@ class AcpMethods:
     async def session_new(self, params: Any) -> dict[str, Any]:
         """A chatd session whose workspace is ``cwd``; nothing is written until its first turn."""
         args = p.parse(params, "NewSessionRequest")
-        self._ignore_client_mcp_servers(args.mcp_servers)
+        servers = client_servers(args.mcp_servers)
         session = await self.manager.new_session(
             workspace=checked_cwd(args.cwd), tools=self.client_tools, host=self.host
         )
-        self._bind(session, args.cwd, args.additional_directories)
+        self._bind(session, args.cwd, args.additional_directories, servers)
         return {"sessionId": session.id, "configOptions": await self._options(session)}
 
     async def session_load(self, params: Any) -> dict[str, Any]:
@@ -144,22 +144,24 @@ class AcpMethods:
         await self.manager.cancel(args.session_id)
 
     async def _reattach(self, args: Any) -> Session:
-        self._ignore_client_mcp_servers(args.mcp_servers)
+        servers = client_servers(args.mcp_servers)
         session, cwd = await self.manager.get(args.session_id), args.cwd
         await adopt_workspace(self.manager, session, checked_cwd(cwd))
-        self._bind(session, cwd, args.additional_directories)
+        self._bind(session, cwd, args.additional_directories, servers)
         return session
 
-    def _ignore_client_mcp_servers(self, servers: list[Any] | None) -> None:
-        if servers:
-            names = ", ".join(str(getattr(server, "name", "?")) for server in servers)
-            log.info("not connecting the client's MCP servers (not supported yet): %s", names)
-
-    def _bind(self, session: Session, cwd: str | None, additional: list[str] | None) -> None:
+    def _bind(
+        self,
+        session: Session,
+        cwd: str | None,
+        additional: list[str] | None,
+        servers: Sequence[McpServerSettings] = (),
+    ) -> None:
         """Stream the session's updates to this client; it answers approvals and serves
-        the file tools, confined to ``cwd`` and ``additional``."""
+        the file tools, confined to ``cwd`` and ``additional``; its MCP servers give tools."""
         self.connection.attach(session)
         self.manager.tooling.update(session.tools, self.client_tools, self.host)
+        self.manager.tooling.add_client_servers(session.tools, servers)
         session.tools.clients.add(self.host)
         self.host.set_roots(session.id, [cwd, *(additional or [])] if cwd else [])
 
@@ -174,7 +176,8 @@ class AcpMethods:
 AGENT_CAPABILITIES: dict[str, Any] = {
     "loadSession": True,
     "promptCapabilities": {"image": False, "audio": False, "embeddedContext": True},
-    "mcpCapabilities": {"http": False, "sse": False},
+    "mcpCapabilities": {"http": True, "sse": False},
     "sessionCapabilities": {"list": {}, "resume": {}, "close": {}, "delete": {}},
 }
-"""Text, resource links and embedded text resources; MCP servers wait for the tools layer."""
+"""Text, resource links and embedded text resources; the client's MCP servers over stdio
+and streamable HTTP."""

@@ -191,8 +191,9 @@ class SessionManager:
         """Attach to a saved conversation, optionally translated into another provider.
 
         A conversion forks: the translated conversation gets a new id, the original stays.
-        A live session moved to another provider that reads its history stays the same
-        session (same id, same subscribers); it cannot move while a turn runs.
+        A live session moved to another provider that reads its history (or one with no
+        history yet) stays the same session (same id, same subscribers); it cannot move
+        while a turn runs.
 
         :raises SnapshotNotFound, ProviderMismatch, ProviderUnavailable, SessionBusy:
         """
@@ -209,7 +210,11 @@ class SessionManager:
             snapshot = await anyio.to_thread.run_sync(self.store.load, snapshot_id)
             source = self.providers.for_stamp(*_stamp(snapshot))
         target = self.providers.get(provider) if provider else source
-        if target is source or target.accepts_snapshot_of(snapshot.provider):
+        if (
+            target is source
+            or target.accepts_snapshot_of(snapshot.provider)
+            or not snapshot.messages  # nothing to translate: any provider reads it
+        ):
             await target.ready()
             if live is not None:
                 return Restored(await self._move(live, target, model))

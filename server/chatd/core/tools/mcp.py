@@ -38,6 +38,9 @@ MAX_RESTARTS = 5
 BACKOFF_S = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0)
 """Wait before the n-th restart in a row: a crash loop must not eat a core."""
 
+HTTP_TIMEOUT_S, HTTP_READ_TIMEOUT_S = 30.0, 300.0
+"""The SDK's own defaults: a server may hold a response stream open for minutes."""
+
 SEPARATOR = "__"
 
 
@@ -61,6 +64,18 @@ class _Server:
 class McpServers:
     def __init__(self, settings: McpSettings) -> None:
         self._servers = {name: _Server(config) for name, config in settings.servers.items()}
+        self._replaced: list[_Server] = []
+
+    def define(self, settings: McpServerSettings) -> None:
+        """Add a server at run time (a client's); a new definition under a known name
+        replaces the old one, which stops: its next use starts the new one."""
+        state = self._servers.get(settings.name)
+        if state is not None and state.settings == settings:
+            return
+        if state is not None:
+            state.stop.set()
+            self._replaced.append(state)
+        self._servers[settings.name] = _Server(settings)
 
     def running(self, server: str) -> bool:
         state = self._servers.get(server)
@@ -87,7 +102,7 @@ class McpServers:
         return HostReply(_result_content(result), bool(result.is_error))
 
     async def aclose(self) -> None:
-        for state in self._servers.values():
+        for state in [*self._replaced, *self._servers.values()]:
             state.stop.set()
             if state.task is not None:
                 with anyio.CancelScope(shield=True):
@@ -171,7 +186,17 @@ async def _connect(stack: contextlib.AsyncExitStack, settings: McpServerSettings
     if settings.url is not None:
         from mcp.client.streamable_http import streamable_http_client
 
-        streams = await stack.enter_async_context(streamable_http_client(settings.url))
+        http_client = None
+        if settings.headers:  # else the SDK makes its own client, with these timeouts
+            import httpx2
+
+            headers = {name: value.reveal() for name, value in settings.headers.items()}
+            timeout = httpx2.Timeout(HTTP_TIMEOUT_S, read=HTTP_READ_TIMEOUT_S)
+            http_client = httpx2.AsyncClient(headers=headers, timeout=timeout)
+            await stack.enter_async_context(http_client)
+        streams = await stack.enter_async_context(
+            streamable_http_client(settings.url, http_client=http_client)
+        )
         read, write = streams[0], streams[1]
     else:
         from mcp.client.stdio import StdioServerParameters, stdio_client

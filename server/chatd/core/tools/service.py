@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -16,9 +17,12 @@ from chatd.core.tools.registry import ToolRegistry
 from chatd.core.tools.session_tools import SessionTools
 from chatd.core.tools.specs import checked_specs
 from chatd.errors import InvalidParams
+from chatd.mcp_settings import McpServerSettings, McpSettings
 
 if TYPE_CHECKING:
     from chatd.core.tools.mcp import McpServers
+
+log = logging.getLogger(__name__)
 
 WORKSPACE_KEY = "workspace"
 """The snapshot metadata key holding a session's workspace (approval policies are per it)."""
@@ -90,6 +94,29 @@ class ToolService:
             tools.mcp_servers = tuple(dict.fromkeys((*tools.mcp_servers, *mcp_servers)))
         if specs and host is not None:
             tools.register(checked_specs(specs), host)
+
+    def add_client_servers(
+        self, tools: SessionTools, definitions: Sequence[McpServerSettings]
+    ) -> list[str]:
+        """Enable MCP servers a client defined (ACP's ``mcpServers``) for this session; the
+        names it enabled. A configured server's name stays the configured server's."""
+        enabled = []
+        for settings in definitions:
+            if settings.name in self.configured_servers:
+                log.warning(
+                    "the client's MCP server %s has a configured name; skipped", settings.name
+                )
+                continue
+            if self.servers is None:
+                from chatd.core.tools.mcp import McpServers
+
+                self.servers = McpServers(McpSettings())
+            self.servers.define(settings)
+            enabled.append(settings.name)
+        if enabled:
+            tools.servers = self.servers
+            tools.mcp_servers = tuple(dict.fromkeys((*tools.mcp_servers, *enabled)))
+        return enabled
 
     def check_servers(self, names: Sequence[str]) -> None:
         unknown = [name for name in names if name not in self.configured_servers]
