@@ -291,6 +291,7 @@ def test_checkhealth(nvim: Neovim) -> None:
     report = "\n".join(nvim.lua("vim.api.nvim_buf_get_lines(0, 0, -1, false)"))
     assert "OK" in report and "chatd serve --stdio --shared" in report
     assert "the first :Chatd command starts chatd" in report
+    assert "tools for the model: read_buffer, list_workspace_files, open_file" in report
 
 
 def render_screenshot(nvim: Neovim) -> None:
