@@ -22,7 +22,10 @@ import pytest
 
 from chatd_client import SyncClient
 from tests.conftest import IN_CI
+from tests.fakes.provider_server import FakeProviderServer
+from tests.fakes.replies import Call, Reply
 from tests.integration.conftest import DaemonEnv
+from tests.providers import wire
 
 NVIM = shutil.which("nvim")
 PLUGIN = Path(__file__).parents[2] / "editors" / "neovim"
@@ -115,6 +118,28 @@ class Neovim:
 
     def command(self, command: str) -> None:
         self.expr(f"execute({json.dumps(command)})")
+
+    def rpc(self, method: str, *args: Any) -> Any:
+        """A call of an API function from a second nvim, as msgpack-RPC.
+
+        The fast ones (``nvim_get_mode``, ``nvim_input``) answer while Neovim waits at a
+        prompt, where ``--remote-expr`` would wait with it.
+        """
+        code = (
+            f"local channel = vim.fn.sockconnect('pipe', {json.dumps(self.address)}, "
+            "{rpc = true}) "
+            f"local args = vim.json.decode({json.dumps(json.dumps(args))}) "
+            "io.stdout:write(vim.json.encode("
+            f"vim.rpcrequest(channel, {json.dumps(method)}, unpack(args))))"
+        )
+        done = subprocess.run(
+            [str(NVIM), "--clean", "--headless", "-c", f"lua {code}", "-c", "qa!"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        return json.loads(done.stdout)
 
     def chat(self) -> list[str]:
         lines: list[str] = self.lua(CHAT_LINES)
@@ -266,6 +291,7 @@ def test_checkhealth(nvim: Neovim) -> None:
     report = "\n".join(nvim.lua("vim.api.nvim_buf_get_lines(0, 0, -1, false)"))
     assert "OK" in report and "chatd serve --stdio --shared" in report
     assert "the first :Chatd command starts chatd" in report
+    assert "tools for the model: read_buffer, list_workspace_files, open_file" in report
 
 
 def render_screenshot(nvim: Neovim) -> None:
@@ -314,3 +340,142 @@ def test_thinking_is_folded_and_tool_calls_are_shown(nvim: Neovim) -> None:
     ]
     assert nvim.lua(f"vim.fn.foldclosed({start + 1})") == start + 1  # folded
     assert "[running]" not in lines[0] and "claude/m" in lines[0]
+
+
+CLIENT_TOOL_TURNS = [
+    Reply(
+        "Let me look.",
+        calls=[
+            Call("read_buffer", {}, id="c1"),
+            Call("read_buffer", {"buffer": "notes.txt"}, id="c2"),
+            Call("read_buffer", {"buffer": "gone.txt"}, id="c3"),
+            Call("list_workspace_files", {}, id="c4"),
+        ],
+    ),
+    Reply("Opening it.", calls=[Call("open_file", {"path": "notes.txt", "line": 2}, id="c5")]),
+    Reply("Done."),
+    Reply(calls=[Call("read_buffer", {"buffer": "notes.txt"}, id="c6")]),
+    Reply("Still there."),
+]
+NOTES = "line one\nline two\nunsaved edit\n"
+NOTES_WINDOW_LINE = """(function()
+  for _, win in ipairs(vim.api.nvim_list_wins()) do
+    if vim.api.nvim_buf_get_name(vim.api.nvim_win_get_buf(win)):match('/notes.txt$') then
+      return vim.api.nvim_win_get_cursor(win)[1]
+    end
+  end
+end)()"""
+
+
+def stored_policies(daemon_env: DaemonEnv) -> list[dict[str, str]]:
+    with SyncClient.connect_unix(daemon_env.socket) as client:
+        client.initialize("pytest")
+        policies: list[dict[str, str]] = client.request("tools/policy/list", {})["policies"]
+        return policies
+
+
+def answer_approval(nvim: Neovim, server: FakeProviderServer, answered_by: int) -> None:
+    """Choose "allow always" at the approval prompt, whichever Neovim shows.
+
+    Before Neovim 0.10 it is the blocking inputlist, answered with keys; from 0.10 on the
+    test's vim.ui.select (vim.g.chatd_pick). Either way the turn goes on: the model gets
+    its next request.
+    """
+    deadline = time.monotonic() + 30
+    while len(server.requests) < answered_by:
+        assert time.monotonic() < deadline, "timed out waiting for the approval prompt"
+        if nvim.rpc("nvim_get_mode")["blocking"]:
+            nvim.rpc("nvim_input", "2\r")
+        time.sleep(0.1)
+
+
+def test_client_tools_through_a_fake_model(
+    nvim: Neovim, daemon_env: DaemonEnv, tmp_path: Path
+) -> None:
+    """The model (a fake Claude API) calls Neovim's tools; their answers reach it."""
+    workspace = tmp_path / "workspace"
+    (workspace / "src").mkdir(parents=True)
+    (workspace / "notes.txt").write_text("line one\nline two\n")
+    (workspace / "src" / "main.py").write_text("print('hi')\n")
+    server = FakeProviderServer().start()
+    try:
+        server.script(*CLIENT_TOOL_TURNS)
+        daemon_env.config.write_text(
+            f'[providers.claude]\nbase_url = "{server.url}"\napi_key = "test-key"\n'
+            "max_retries = 0\n"
+        )
+        nvim.command(f"cd {workspace}")
+        nvim.command("edit notes.txt")
+        nvim.lua("vim.api.nvim_buf_set_lines(0, -1, -1, false, {'unsaved edit'}) or 0")
+        nvim.command("let g:chatd_pick = 2")
+        nvim.command("ChatdNew")
+        wait_for(lambda: nvim.lua("vim.b.chatd_session_id") is not None, "a chat buffer")
+        nvim.command("ChatdSend look at my notes")
+        answer_approval(nvim, server, answered_by=3)
+        text = nvim.wait_chat(lambda text: text.endswith("Done.\n"), "the end of the turn")
+        assert "↳ read_buffer: line one⏎line two⏎unsaved edit⏎" in text
+        assert "↳ read_buffer failed: no open buffer gone.txt" in text
+        assert "↳ list_workspace_files: notes.txt⏎src/main.py" in text
+        assert nvim.lua("vim.bo.filetype") == "chatd"  # the user stays in the chat
+        assert nvim.lua(NOTES_WINDOW_LINE) == 2
+
+        nvim.command("ChatdTools")
+        wait_for(lambda: nvim.lua("vim.api.nvim_buf_get_name(0)").endswith("chatd://tools"), "it")
+        shown = nvim.lua("vim.api.nvim_buf_get_lines(0, 0, -1, false)")
+        assert f"{'open_file':<22} {'client':<12} {'ask':<5} available" in shown
+        assert f"{'read_buffer':<22} {'client':<12} {'auto':<5} available" in shown
+        assert f"{'allow_always':<14} {'open_file':<22} {workspace}" in shown
+        nvim.command("close")
+
+        kill_daemon(daemon_env)
+        wait_for(lambda: not nvim.lua("require('chatd.client').status().running"), "the exit")
+        nvim.command("ChatdSend and again")  # a new daemon: the tools are registered again
+        nvim.wait_chat(lambda text: text.endswith("Still there.\n"), "the second turn")
+        results = [wire.tool_results(request) for request in server.requests]
+        nvim.command("let g:chatd_pick = 1")
+        nvim.command("ChatdRevoke")  # the picker chooses the only policy
+        wait_for(lambda: stored_policies(daemon_env) == [], "the revocation")
+    finally:
+        server.stop()
+    assert results[1] == [
+        ("c1", NOTES, False),
+        ("c2", NOTES, False),
+        ("c3", "no open buffer gone.txt", True),
+        ("c4", "notes.txt\nsrc/main.py", False),
+    ]
+    assert results[2][-1] == ("c5", f"opened {workspace / 'notes.txt'} at line 2", False)
+    assert results[4][-1] == ("c6", NOTES, False)
+
+
+ASYNCHRONOUS_PICKER = """
+vim.g.chatd_prompts = {}
+vim.ui.select = function(items, options, on_choice)
+  vim.g.chatd_prompts = vim.list_extend(vim.g.chatd_prompts, { options.prompt })
+  vim.defer_fn(function() on_choice(items[4], 4) end, 200)
+end
+"""
+
+
+def test_approval_waits_for_an_asynchronous_picker(nvim: Neovim) -> None:
+    """Where vim.lsp.rpc runs the handler in a coroutine (Neovim 0.10+), a picker plugin's
+    vim.ui.select that answers later still answers ``tool/approve``.
+
+    Neovim 0.7.2 calls handlers outside a coroutine; here one is made the way newer
+    versions do, around the plugin's own dispatcher.
+    """
+    nvim.lua(f"loadstring({json.dumps(ASYNCHRONOUS_PICKER)})() or 0")
+    params = {
+        "sessionId": "s-1",
+        "callId": "c1",
+        "name": "open_file",
+        "arguments": {"path": "a.py"},
+        "options": ["allow_once", "allow_always", "reject_once", "reject_always"],
+    }
+    nvim.lua(
+        "vim.schedule(coroutine.wrap(function() vim.g.chatd_answer = "
+        "require('chatd.tools').handle_request('tool/approve', "
+        f"vim.json.decode({json.dumps(json.dumps(params))})) end)) or 0"
+    )
+    wait_for(lambda: nvim.lua("vim.g.chatd_answer") is not None, "the answer")
+    assert nvim.lua("vim.g.chatd_answer") == {"decision": "reject_always"}
+    assert nvim.lua("vim.g.chatd_prompts") == ['chatd: let the model call open_file {"path":"a.py"}?']

@@ -37,3 +37,11 @@ end, { desc = "chatd: cancel the running turn" })
 command("ChatdDelete", function(opts)
   chatd().delete(opts.args)
 end, { nargs = "?", desc = "chatd: delete a saved conversation" })
+
+command("ChatdTools", function()
+  chatd().show_tools()
+end, { desc = "chatd: this chat's tools and the always allowed or rejected ones" })
+
+command("ChatdRevoke", function()
+  chatd().revoke()
+end, { desc = "chatd: forget an always allowed or rejected tool (it asks again)" })

@@ -17,14 +17,27 @@ local state = {
   last_exit = nil, -- {code, signal} of the last process
   config = nil,
   on_notification = function(_, _) end,
+  on_request = nil, -- answers the daemon's requests: (method, params) -> result | nil, err
 }
 
 local METHOD_NOT_FOUND = -32601
 local DAEMON_UNAVAILABLE = -32051
 
-function M.configure(config, on_notification)
+function M.configure(config, on_notification, on_request)
   state.config = config
   state.on_notification = on_notification
+  state.on_request = on_request
+end
+
+-- Which process the connection goes to: it changes when chatd is started again, and the tools
+-- a connection registered end with it.
+function M.connection()
+  return state.ready and state.generation or nil
+end
+
+-- Tells the user about a failed request (a JSON-RPC error or a message).
+function M.report(err)
+  vim.notify("chatd: " .. (err.message or tostring(err)), vim.log.levels.ERROR)
 end
 
 function M.info()
@@ -90,7 +103,12 @@ local function dispatchers(generation)
     notification = in_main_loop(function(method, params)
       state.on_notification(method, params)
     end),
-    server_request = function(method, _)
+    -- Called in the main loop on every version (vim.lsp.rpc schedules it), so it is not
+    -- wrapped: the answer is what it returns.
+    server_request = function(method, params)
+      if state.on_request then
+        return state.on_request(method, params)
+      end
       return nil, vim.lsp.rpc.rpc_response_error(METHOD_NOT_FOUND, "chatd.nvim does not handle " .. method)
     end,
     on_exit = function(code, signal)

@@ -22,6 +22,14 @@ function M.check()
   else
     fail(string.format("%s is not executable: install chatd, or set cmd in setup()", program))
   end
+  if config.tools then
+    local names = vim.tbl_map(function(spec)
+      return spec.name
+    end, require("chatd.tools").specs)
+    info("tools for the model: " .. table.concat(names, ", ") .. " (:help chatd-tools)")
+  else
+    info("no tools for the model (tools = false)")
+  end
   local status = require("chatd.client").status()
   local initialized = require("chatd.client").info()
   if initialized then

@@ -3,9 +3,10 @@
 --   require("chatd").setup({ cmd = { "chatd", "serve", "--stdio", "--shared" } })
 --
 -- Commands: :ChatdNew[!], :ChatdSend [text] (with a range: those lines), :ChatdResume [id],
--- :ChatdHistory, :ChatdCancel, :ChatdDelete [id]. See :help chatd.
+-- :ChatdHistory, :ChatdCancel, :ChatdDelete [id], :ChatdTools, :ChatdRevoke. See :help chatd.
 
 local client = require("chatd.client")
+local tools = require("chatd.tools")
 local view = require("chatd.view")
 
 local M = {}
@@ -17,13 +18,13 @@ local defaults = {
   open = "vsplit", -- where a new chat buffer opens: "vsplit", "split" or "current"
   list_limit = 50, -- conversations offered by :ChatdResume
   history_limit = 50, -- messages per history page (:ChatdResume, :ChatdHistory)
+  tools = true, -- host read_buffer, list_workspace_files and open_file for the model
+  workspace_max_files = 2000, -- names list_workspace_files returns at most
 }
 
 M.config = vim.deepcopy(defaults)
 
-local function report(err)
-  vim.notify("chatd: " .. (err.message or tostring(err)), vim.log.levels.ERROR)
-end
+local report = client.report
 
 local function on_notification(method, params)
   if method == "chat/update" then
@@ -31,20 +32,68 @@ local function on_notification(method, params)
   end
 end
 
-function M.setup(options)
-  M.config = vim.tbl_deep_extend("force", vim.deepcopy(defaults), options or {})
-  client.configure(M.config, on_notification)
+local function configure()
+  client.configure(M.config, on_notification, tools.handle_request)
+  tools.setup({ max_files = M.config.workspace_max_files })
 end
 
-local function new_chat(params, callback)
-  client.request("chat/new", params, function(err, result)
+function M.setup(options)
+  M.config = vim.tbl_deep_extend("force", vim.deepcopy(defaults), options or {})
+  configure()
+end
+
+-- `params` of chat/new or chat/restore with the client tools (when enabled).
+local function with_tools(params)
+  if M.config.tools then
+    params.tools = tools.specs
+  end
+  return params
+end
+
+-- The chat's tools are hosted by the connection that just answered.
+local function hosting(chat, workspace)
+  chat.workspace = workspace
+  chat.tools_connection = M.config.tools and client.connection() or nil
+end
+
+-- chat/new in the current directory (the session's workspace), `params` added.
+local function request_new(params, callback)
+  local workspace = vim.fn.getcwd()
+  params = with_tools(vim.tbl_extend("force", params, { workspace = workspace }))
+  client.request("chat/new", params, function(err, session)
     if err then
       return report(err)
     end
-    local chat = view.create(result, M.config.open)
+    callback(session, workspace)
+  end)
+end
+
+local function new_chat(params, callback)
+  request_new(params, function(session, workspace)
+    local chat = view.create(session, M.config.open)
+    hosting(chat, workspace)
     if callback then
       callback(chat)
     end
+  end)
+end
+
+-- Registers the chat's tools again if chatd was started anew since (a restarted daemon has
+-- the session's tools unbound), then calls `callback`.
+local function ensure_tools(chat, callback)
+  client.ensure(function(err)
+    if err or not M.config.tools or chat.tools_connection == client.connection() then
+      return callback()
+    end
+    local params = { sessionId = chat.session_id, tools = tools.specs }
+    client.request("tools/register", params, function(register_err, _)
+      if register_err then
+        vim.notify("chatd: no client tools: " .. (register_err.message or ""), vim.log.levels.WARN)
+      else
+        chat.tools_connection = client.connection()
+      end
+      callback()
+    end)
   end)
 end
 
@@ -81,18 +130,20 @@ function M.new(choose)
       new_chat(params)
     end)
   else
-    new_chat(vim.empty_dict())
+    new_chat({})
   end
 end
 
 local function send_in(chat, message)
   view.begin_turn(chat, message)
-  local params = { sessionId = chat.session_id, message = message }
-  client.request("chat/send", params, function(err, result)
-    if result and result.sessionId and result.sessionId ~= chat.session_id then
-      view.bind(chat, { sessionId = result.sessionId })
-    end
-    view.end_turn(chat, result, err)
+  ensure_tools(chat, function()
+    local params = { sessionId = chat.session_id, message = message }
+    client.request("chat/send", params, function(err, result)
+      if result and result.sessionId and result.sessionId ~= chat.session_id then
+        view.bind(chat, { sessionId = result.sessionId })
+      end
+      view.end_turn(chat, result, err)
+    end)
   end)
 end
 
@@ -121,21 +172,20 @@ function M.send(text, line1, line2)
     return send_in(chat, message)
   end
   if chat then
-    return client.request("chat/new", vim.empty_dict(), function(err, session)
-      if err then
-        return report(err)
-      end
+    return request_new({}, function(session, workspace)
       view.bind(chat, session)
+      hosting(chat, workspace)
       send_in(chat, message)
     end)
   end
-  new_chat(vim.empty_dict(), function(created)
+  new_chat({}, function(created)
     send_in(created, message)
   end)
 end
 
-local function restore(snapshot_id)
-  local params = { snapshotId = snapshot_id, historyLimit = M.config.history_limit }
+-- `workspace`: the conversation's, if known (store/list has it in the metadata).
+local function restore(snapshot_id, workspace)
+  local params = with_tools({ snapshotId = snapshot_id, historyLimit = M.config.history_limit })
   client.request("chat/restore", params, function(err, result)
     if err then
       return report(err)
@@ -147,6 +197,7 @@ local function restore(snapshot_id)
     else
       chat = view.create(result, M.config.open)
     end
+    hosting(chat, (workspace ~= "" and workspace) or chat.workspace or vim.fn.getcwd())
     view.render_history(chat, result.history or {}, result.historyCursor)
     for _, warning in ipairs(result.warnings or {}) do
       vim.notify("chatd: " .. warning, vim.log.levels.WARN)
@@ -183,7 +234,7 @@ function M.resume(snapshot_id)
     return restore(snapshot_id)
   end
   pick_conversation("resume a chatd conversation", function(item)
-    restore(item.id)
+    restore(item.id, item.metadata and item.metadata.workspace)
   end)
 end
 
@@ -254,6 +305,17 @@ function M.delete(snapshot_id)
   end)
 end
 
-client.configure(M.config, on_notification)
+-- :ChatdTools: the current chat's tools and the stored "always" answers.
+function M.show_tools()
+  local chat = view.current()
+  require("chatd.tools_buffer").show(chat and chat.session_id and chat or nil)
+end
+
+-- :ChatdRevoke: choose a stored "always" answer to forget.
+function M.revoke()
+  require("chatd.tools_buffer").revoke()
+end
+
+configure()
 
 return M
