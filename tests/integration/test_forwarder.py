@@ -145,12 +145,6 @@ async def test_frames_of_every_size_pass_both_ways(
             assert answer["result"]["text"] == streamed == f"[{turn}] {message}"
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open (issue 10): under pytest on a loaded machine, about one run in three, one of "
-    "three requests written together gets no answer through the forwarder; 40 runs of the "
-    "same bytes by hand, and 60 straight to the socket, lost none",
-)
 async def test_frames_split_and_joined_arrive_whole(
     daemon_env: DaemonEnv, socket_daemon: Any
 ) -> None:
@@ -163,7 +157,11 @@ async def test_frames_split_and_joined_arrive_whole(
             encode_frame({"jsonrpc": "2.0", "id": n, "method": "store/list"}) for n in (2, 3, 4)
         )
         await peer.send(joined)
-        assert [(await peer.response(n))["id"] for n in (2, 3, 4)] == [2, 3, 4]
+        answered = []  # in any order: the daemon runs requests concurrently
+        while len(answered) < 3:
+            if "method" not in (message := await peer.receive()):
+                answered.append(message["id"])
+        assert sorted(answered) == [2, 3, 4]
         await peer.request({"jsonrpc": "2.0", "id": [5], "method": "store/list"})  # a bad id
         await peer.send(b"Content-Length: 3\r\n\r\n{x}")  # not JSON
         assert (await peer.receive())["error"]["data"]["reason"] == "invalid_request"
