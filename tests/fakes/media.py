@@ -13,6 +13,8 @@ WEBP = b"RIFF\x00\x00\x00\x00WEBPVP8 " + FILLER
 PDF = b"%PDF-1.7\n" + FILLER
 MP4 = b"\x00\x00\x00\x18ftypmp42" + FILLER
 WAV = b"RIFF\x00\x00\x00\x00WAVEfmt " + FILLER
+MP3 = b"ID3\x04\x00" + FILLER
+OGG = b"OggS\x00\x02" + FILLER
 ZIP = b"PK\x03\x04" + FILLER
 
 TYPES = {
@@ -22,7 +24,9 @@ TYPES = {
     "image/webp": WEBP,
     "application/pdf": PDF,
     "video/mp4": MP4,
-    "audio/wave": WAV,
+    "audio/wav": WAV,
+    "audio/mp3": MP3,
+    "audio/ogg": OGG,
 }
 
 

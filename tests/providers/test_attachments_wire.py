@@ -9,7 +9,8 @@ import pytest
 from chatd.core.attachments import Attachment, AttachmentInput, prepare
 from chatd.core.providers.base import Provider
 from chatd.core.turns import Turn
-from tests.fakes.media import GIF, JPEG, MP4, PDF, PNG, WEBP, b64
+from chatd.errors import MediaUnsupported
+from tests.fakes.media import GIF, JPEG, MP3, MP4, OGG, PDF, PNG, WAV, WEBP, b64
 from tests.fakes.provider_server import FakeProviderServer, Recorded, Reply
 from tests.fakes.wire_checks import problems
 from tests.providers import wire
@@ -124,14 +125,28 @@ async def test_every_image_type_goes_out_as_its_sniffed_type(
     assert problems(request) == []
 
 
-async def test_gemini_takes_video_inline(
-    kind: str, make_provider: Any, fake_server: FakeProviderServer
+AUDIO_VIDEO = {"video/mp4": MP4, "audio/wav": WAV, "audio/mp3": MP3, "audio/ogg": OGG}
+
+
+@pytest.mark.parametrize(
+    ("mime_type", "declared"),
+    [(t, t) for t in AUDIO_VIDEO]
+    + [("audio/wav", "audio/wave"), ("audio/mp3", "audio/mpeg"), ("audio/ogg", "audio/x-ogg")],
+)
+async def test_gemini_takes_audio_and_video_inline_under_its_own_names(
+    kind: str, mime_type: str, declared: str, make_provider: Any, fake_server: FakeProviderServer
 ) -> None:
+    provider = make_provider(kind)
+    item = AttachmentInput(data=b64(AUDIO_VIDEO[mime_type]), mime_type=declared)
+    limits = {"accepted": provider.media_types, "max_bytes": 1 << 20, "roots": []}
     if kind != "gemini":
+        with pytest.raises(MediaUnsupported):
+            prepare([item], provider=kind, **limits)
         return
-    fake_server.script(Reply("a video"))
-    await send(make_provider(kind), [Attachment(MP4, "video/mp4")])
-    assert inline(user_content(fake_server.requests[0])[1]) == ("video/mp4", MP4)
+    (checked,) = prepare([item], provider=kind, **limits)
+    fake_server.script(Reply("a recording"))
+    await send(provider, [checked])
+    assert inline(user_content(fake_server.requests[0])[1]) == (mime_type, AUDIO_VIDEO[mime_type])
 
 
 async def test_a_conversion_carries_the_attachments_the_target_takes(

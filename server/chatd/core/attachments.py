@@ -30,16 +30,10 @@ MAX_COUNT = 16
 IMAGES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 DOCUMENTS = frozenset({"application/pdf"})
 AUDIO_VIDEO = frozenset(
-    {
-        "video/mp4",
-        "video/webm",
-        "video/avi",
-        "audio/mpeg",
-        "audio/wave",
-        "audio/aiff",
-        "application/ogg",
-    }
+    {"video/mp4", "video/webm", "video/avi", "audio/mp3", "audio/wav", "audio/aiff", "audio/ogg"}
 )
+"""Named as Gemini, the provider that takes them, documents them (``audio/wav``, not the
+IANA ``audio/wave``); a declared IANA name is of the same family, so the bytes' name wins."""
 ALLOWED = IMAGES | DOCUMENTS | AUDIO_VIDEO
 
 _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
@@ -49,11 +43,11 @@ _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
     (0, b"GIF89a", "image/gif"),
     (0, b"%PDF-", "application/pdf"),
     (0, b"\x1a\x45\xdf\xa3", "video/webm"),
-    (0, b"ID3", "audio/mpeg"),
-    (0, b"OggS", "application/ogg"),
+    (0, b"ID3", "audio/mp3"),
+    (0, b"OggS", "audio/ogg"),
     (4, b"ftyp", "video/mp4"),
 )
-_RIFF_KINDS = {b"WEBP": "image/webp", b"AVI ": "video/avi", b"WAVE": "audio/wave"}
+_RIFF_KINDS = {b"WEBP": "image/webp", b"AVI ": "video/avi", b"WAVE": "audio/wav"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +104,7 @@ def sniff(data: bytes) -> str | None:
     if data[:4] == b"FORM" and data[8:12] in (b"AIFF", b"AIFC"):
         return "audio/aiff"
     if data[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"):
-        return "audio/mpeg"
+        return "audio/mp3"
     return None
 
 
