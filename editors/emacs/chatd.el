@@ -248,15 +248,7 @@ An error answer becomes a `user-error' with the daemon's message."
          (jsonrpc-request connection method (or params (make-hash-table))
                           :timeout chatd-request-timeout)))
     (jsonrpc-error
-     (chatd--forget-lost-daemon (alist-get 'jsonrpc-error-data (cddr err)))
      (user-error "chatd: %s" (chatd--error-message (cddr err))))))
-
-(defun chatd--forget-lost-daemon (data)
-  "Forget the connection when DATA, an error's data, is `daemon_lost'.
-The shared forwarder answers what was pending with `daemon_lost' and
-then exits; the next command must not write to it meanwhile."
-  (when (equal (plist-get data :reason) "daemon_lost")
-    (setq chatd--connection nil)))
 
 (defun chatd--handle-request (_connection method params)
   "Answer the daemon's request METHOD with PARAMS: `tool/call', `tool/approve'."
@@ -715,9 +707,9 @@ ask for them."
        (signal (car err) (cdr err))))))
 
 (defun chatd--daemon-lost-p (error)
-  "Non-nil if the JSON-RPC ERROR plist means a lost daemon."
-  (or (eql (plist-get error :code) -1)
-      (equal (plist-get (plist-get error :data) :reason) "daemon_lost")))
+  "Non-nil if the JSON-RPC ERROR plist means a lost daemon.
+The connection died (code -1), whether the daemon was private or shared."
+  (eql (plist-get error :code) -1))
 
 (defun chatd--start-turn (buffer message retry)
   "Send MESSAGE as the turn of the chat BUFFER.
@@ -737,9 +729,7 @@ is only noticed then, and the lost turn was never saved."
           (lambda (error)
             (if (and retry (chatd--daemon-lost-p error) (buffer-live-p buffer)
                      (not (buffer-local-value 'chatd--turn-output buffer)))
-                (progn
-                  (chatd--forget-lost-daemon (plist-get error :data))
-                  (run-at-time 0 nil #'chatd--retry-turn buffer message))
+                (run-at-time 0 nil #'chatd--retry-turn buffer message)
               (chatd--turn-failed buffer error)))))))))
 
 (defun chatd--retry-turn (buffer message)
@@ -773,7 +763,6 @@ is only noticed then, and the lost turn was never saved."
 (defun chatd--turn-failed (buffer error)
   "End the turn of BUFFER on the JSON-RPC ERROR plist."
   (when (buffer-live-p buffer)
-    (chatd--forget-lost-daemon (plist-get error :data))
     (with-current-buffer buffer
       (setq chatd--turn nil chatd--state "failed")
       (chatd--at-output

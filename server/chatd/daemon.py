@@ -26,6 +26,8 @@ from chatd.core.session import SessionState
 from chatd.core.store import open_store
 from chatd.logs import configure_logging
 from chatd.rpc.server import Connection, ServerContext
+from chatd.transport.handoff_server import HandoffListener
+from chatd.transport.pipes import open_pipes
 from chatd.transport.stdio import serve_stdio
 from chatd.transport.stream import TransportWriter, serve_stream
 from chatd.transport.unix import SocketListener
@@ -76,11 +78,14 @@ class Daemon:
         """Serve until asked to stop; returns the process exit status."""
         exit_code = 0
         listener = SocketListener(self.socket_path) if self.socket_path else None
+        handoff = (
+            HandoffListener(self.socket_path, self._serve_editor) if self.socket_path else None
+        )
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stop_requested.set)
-        if listener is not None:
-            await listener.start(self._serve_socket_client)
+        if listener is not None and handoff is not None:
+            await listener.start(self._serve_socket_client, before_listening=handoff.bind)
             log.info("listening on %s", listener.path)
         gc.freeze()  # what start-up loaded lives as long as we do: keep it out of collections
         async with anyio.create_task_group() as group:
@@ -95,7 +100,8 @@ class Daemon:
             group.start_soon(self._evict_periodically)
             await self.stop_requested.wait()
             log.info("stopping: cancelling turns and saving sessions")
-            if listener is not None:
+            if listener is not None and handoff is not None:
+                handoff.stop_accepting()
                 listener.stop_accepting()
             await self.manager.shutdown()
             await asyncio.gather(*(c.finish() for c in list(self.context.connections)))
@@ -115,6 +121,20 @@ class Daemon:
             await serve_stream(reader, connection, self._max_frame)
         finally:
             await transport_writer.flush_and_close()
+
+    async def _serve_editor(self, read_fd: int, write_fd: int) -> int:
+        """An editor's stdio handed over by ``serve --stdio --shared``: like our own stdio.
+        Its exit status: LSP's after ``exit``, 1 when we are stopping, 0 on the editor's EOF."""
+        reader, writer = await open_pipes(read_fd, write_fd, "shared editor")
+        connection = Connection(self.context, writer, name="shared editor")
+        try:
+            await serve_stream(reader, connection, self._max_frame)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await writer.flush_and_close()
+        if connection.exit_code is not None:
+            return connection.exit_code
+        return 1 if self.stop_requested.is_set() else 0
 
     async def _evict_periodically(self) -> None:
         period = min(EVICTION_PERIOD_MAX_S, max(self.settings.daemon.idle_evict_s / 2, 0.05))

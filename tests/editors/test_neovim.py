@@ -252,7 +252,7 @@ def test_new_send_stream_resume_after_kill_cancel_delete(
     nvim.command("ChatdSend four")
     nvim.wait_chat(lambda text: "## You\nfour\n\n## Assistant\n[4" in text, "its start")
     kill_daemon(daemon_env)  # mid-turn
-    nvim.wait_chat(lambda text: "[error]" in text and "went away" in text, "the error")
+    nvim.wait_chat(lambda text: "[error]" in text and "chatd exited" in text, "the error")
     nvim.command("ChatdSend five")  # reconnects, starting the daemon, in the same buffer
     nvim.wait_chat(lambda text: "[4] five" in text and "[running]" not in text, "fifth reply")
     assert nvim.lua("vim.b.chatd_session_id") == session

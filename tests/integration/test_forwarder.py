@@ -10,7 +10,6 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +17,9 @@ import pytest
 import chatd
 from chatd_client import Client, daemon_command
 from chatd_client.framing import encode_frame
+from tests.fakes.provider_server import Call, FakeProviderServer, Reply
 from tests.integration.conftest import DaemonEnv, RawPeer, end_stdio_process, stop
+from tests.providers import wire
 
 pytestmark = pytest.mark.anyio
 
@@ -209,32 +210,37 @@ async def test_two_editors_on_one_session_both_see_its_updates(
 
 
 async def test_server_to_client_requests_and_their_answers_pass_unchanged(
-    daemon_env: DaemonEnv, tmp_path: Path
+    daemon_env: DaemonEnv,
 ) -> None:
-    """A scripted daemon asks the editor something (as ``tool/call`` will) and gets its answer."""
-    daemon_env.socket.parent.mkdir(mode=0o700, parents=True)
-    answers: asyncio.Queue[Any] = asyncio.Queue()
-
-    async def scripted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        daemon = RawPeer(reader, writer)
-        init = await daemon.receive()
-        version = {"serverInfo": {"name": "chatd", "version": chatd.__version__}}
-        await daemon.request({"jsonrpc": "2.0", "id": init["id"], "result": version})
-        ask = {"name": "read_buffer", "arguments": {"path": "a.py"}, "blob": "z" * 200_000}
-        request = {"jsonrpc": "2.0", "id": "srv-1", "method": "tool/call", "params": ask}
-        await daemon.request(request)
-        await answers.put(await daemon.receive())
-        writer.close()
-
-    server = await asyncio.start_unix_server(scripted, path=str(daemon_env.socket), limit=2**22)
-    async with server, editor(daemon_env) as peer:
-        await initialized(peer)
-        asked = await peer.receive()
-        assert asked["id"] == "srv-1" and asked["method"] == "tool/call"
-        assert len(asked["params"]["blob"]) == 200_000
-        reply = {"jsonrpc": "2.0", "id": "srv-1", "result": {"content": "print(1)\n"}}
-        await peer.request(reply)
-        assert await asyncio.wait_for(answers.get(), 20) == reply
+    """The model (a fake Claude API) calls a tool the editor hosts: the daemon's ``tool/call``
+    reaches the editor whole, and the editor's answer reaches the model."""
+    api = FakeProviderServer().start()
+    daemon_env.config.write_text(
+        f'[providers.claude]\nbase_url = "{api.url}"\napi_key = "test-key"\nmax_retries = 0\n'
+    )
+    blob = "z" * 200_000
+    api.script(Reply(calls=[Call("read_buffer", {"blob": blob}, id="t1")]), Reply("done"))
+    process = daemon_env.start_socket_daemon()
+    tool = {"name": "read_buffer", "description": "The buffer", "parameters": {"type": "object"}}
+    try:
+        async with editor(daemon_env) as peer:
+            await initialized(peer)
+            params = {"provider": "claude", "tools": [tool]}
+            session = (await peer.result("chat/new", params))["sessionId"]
+            turn = {"sessionId": session, "message": "read it"}
+            await peer.request(
+                {"jsonrpc": "2.0", "id": "turn", "method": "chat/send", "params": turn}
+            )
+            while "method" not in (asked := await peer.receive()) or asked["method"] != "tool/call":
+                pass
+            assert asked["params"]["arguments"] == {"blob": blob}
+            answer = {"jsonrpc": "2.0", "id": asked["id"], "result": {"content": "print(1)\n"}}
+            await peer.request(answer)
+            assert (await peer.response("turn"))["result"]["text"] == "done"
+    finally:
+        stop(process)
+        api.stop()
+    assert [text for _, text, _ in wire.tool_results(api.requests[-1])] == ["print(1)\n"]
 
 
 async def test_editor_eof_ends_the_forwarder_and_the_daemon_keeps_running(
@@ -247,6 +253,23 @@ async def test_editor_eof_ends_the_forwarder_and_the_daemon_keeps_running(
         assert await peer.exit_status() == 0
     async with await socket_client(daemon_env) as client:
         assert (await client.daemon_status())["connections"] == 1
+
+
+async def test_a_killed_forwarder_ends_its_editors_connection_in_the_daemon(
+    daemon_env: DaemonEnv, socket_daemon: Any
+) -> None:
+    async with editor(daemon_env) as peer:
+        await initialized(peer)
+        async with await socket_client(daemon_env) as client:
+            assert (await client.daemon_status())["connections"] == 2
+            peer.process.kill()
+            await peer.process.wait()
+            for _ in range(1000):  # the daemon notices within a loop turn or two
+                if (await client.daemon_status())["connections"] == 1:
+                    break
+                await asyncio.sleep(0.02)
+            else:
+                pytest.fail("the editor's connection outlived its forwarder")
 
 
 async def test_shutdown_and_exit_end_it_with_status_zero(
@@ -288,9 +311,8 @@ async def test_daemon_killed_mid_turn_the_editor_gets_an_error_then_reconnects(
         while (await peer.receive()).get("method") != "chat/update":
             pass
         kill_daemon(daemon_env)
-        lost = await peer.response("turn")
-        assert lost["error"]["code"] == -32051
-        assert lost["error"]["data"]["reason"] == "daemon_lost"
+        with pytest.raises(EOFError):  # the editor's stdout closes, as a private daemon's would
+            await peer.response("turn")
         assert await peer.exit_status() == 1
     async with editor(daemon_env) as peer:  # the next command: a new forwarder, a new daemon
         await initialized(peer)

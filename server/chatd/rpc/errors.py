@@ -21,7 +21,7 @@ REQUEST_CANCELLED = -32800
 FORWARDER_VERSION_MISMATCH = -32050
 """``chatd serve --stdio --shared`` met a daemon running another chatd version."""
 FORWARDER_DAEMON_UNAVAILABLE = -32051
-"""The forwarder could not reach or start the daemon, or lost it mid-request."""
+"""The forwarder could not reach or start the daemon."""
 
 CODES: dict[type[errors.ChatdError], int] = {
     errors.SessionNotFound: -32010,

@@ -10,6 +10,7 @@ import asyncio
 import fcntl
 import os
 import sys
+from typing import IO, Any
 
 from chatd.transport.stream import TransportWriter
 
@@ -18,12 +19,22 @@ PIPE_BUFFER = 2**20
 
 
 async def open_stdio(name: str) -> tuple[asyncio.StreamReader, TransportWriter]:
+    protocol_out = os.dup(sys.stdout.fileno())
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    return await open_pipes(sys.stdin, protocol_out, name)
+
+
+async def open_pipes(
+    read_end: IO[Any] | int, write_fd: int, name: str
+) -> tuple[asyncio.StreamReader, TransportWriter]:
+    """Streams over a pipe (or socket) pair; the transports own and close both."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=READ_LIMIT)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    protocol_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
-    _widen_pipe(protocol_out.fileno())
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    if isinstance(read_end, int):
+        read_end = os.fdopen(read_end, "rb", buffering=0)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), read_end)
+    _widen_pipe(write_fd)
+    protocol_out = os.fdopen(write_fd, "wb", buffering=0)
     transport, pipe = await loop.connect_write_pipe(_PipeProtocol, protocol_out)
     return reader, TransportWriter(transport, name, pipe.wait_closed)
 

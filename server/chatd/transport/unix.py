@@ -41,16 +41,21 @@ class SocketListener:
         self._lock: IO[str] | None = None
         self._server: asyncio.Server | None = None
 
-    async def start(self, on_client: ClientHandler) -> None:
-        """:raises AlreadyRunning: another daemon serves this path."""
+    async def start(
+        self, on_client: ClientHandler, before_listening: Callable[[], None] | None = None
+    ) -> None:
+        """``before_listening`` runs holding the instance lock, before clients can connect.
+
+        :raises AlreadyRunning: another daemon serves this path.
+        """
         _private_directory(self.path.parent)
         self._lock = _instance_lock(self.path)
-        if self.path.exists() or self.path.is_symlink():
-            log.info("replacing stale socket %s", self.path)
-            self.path.unlink()
+        replace_stale(self.path)
+        if before_listening is not None:
+            before_listening()
 
         async def checked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            if _peer_uid(writer) != os.getuid():
+            if peer_uid(writer.get_extra_info("socket")) != os.getuid():
                 log.warning("refused a connection from another user on %s", self.path)
                 writer.close()
                 return
@@ -73,6 +78,13 @@ class SocketListener:
         if self._lock is not None:
             self._lock.close()
             self._lock = None
+
+
+def replace_stale(path: Path) -> None:
+    """Remove a socket file a crashed daemon left; only the instance lock's holder may."""
+    if path.exists() or path.is_symlink():
+        log.info("replacing stale socket %s", path)
+        path.unlink()
 
 
 def _private_directory(directory: Path) -> None:
@@ -105,8 +117,7 @@ def _instance_lock(path: Path) -> IO[str]:
     return handle
 
 
-def _peer_uid(writer: asyncio.StreamWriter) -> int:
-    sock = writer.get_extra_info("socket")
+def peer_uid(sock: socket.socket) -> int:
     credentials = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     _pid, uid, _gid = struct.unpack("3i", credentials)
     return int(uid)

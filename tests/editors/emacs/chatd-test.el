@@ -286,7 +286,7 @@ ENVIRONMENT adds \"NAME=VALUE\" strings to the daemon's environment."
                              "the first delta")
             (chatd-test-kill-shared-daemon)
             (chatd-test-wait-turn buffer)
-            (should (chatd-test-contains buffer "went away"))
+            (should (chatd-test-contains buffer "[the daemon stopped"))
             (chatd-test-send buffer "three")
             (should (string-suffix-p "[3] three" (chatd-test-text buffer))))
         (ignore-errors (chatd--request 'daemon/stop))))))
