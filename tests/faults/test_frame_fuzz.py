@@ -34,7 +34,7 @@ CI_FRAMES = 2_500
 LONG_FRAMES = 50_000
 """Per transport, with ``--fuzz-long``: 100,000 in all."""
 BATCH = 17
-"""Frames per example, on average (measured: the lists are drawn from 10 to 40 long)."""
+"""Frames per example, aimed at; Hypothesis favours short lists (measured: 13.7 on average)."""
 LEAKS = ("Traceback", 'File "', "site-packages", ".py", os.path.expanduser("~"))
 
 SENTINELS = itertools.count()
@@ -166,8 +166,16 @@ def check_batch(peer: SyncPeer, frames: list[Fuzzed], cuts: list[int]) -> None:
 
 
 def fuzz(peer: SyncPeer, total: int) -> None:
+    """At least ``total`` frames, in rounds: how many an example holds is Hypothesis's choice."""
+    while (remaining := total - counted["frames"]) > 0:
+        fuzz_round(peer, max(1, remaining // BATCH))
+    turn = peer.call("turn", "chat/send", {"message": "still here"})
+    assert turn.get("result", {}).get("text") == "[1] still here", turn
+
+
+def fuzz_round(peer: SyncPeer, examples: int) -> None:
     @settings(
-        max_examples=total // BATCH,
+        max_examples=examples,
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
@@ -180,8 +188,6 @@ def fuzz(peer: SyncPeer, total: int) -> None:
         check_batch(peer, frames, cuts)
 
     run()
-    turn = peer.call("turn", "chat/send", {"message": "still here"})
-    assert turn.get("result", {}).get("text") == "[1] still here", turn
 
 
 @pytest.mark.parametrize("transport", ["stdio", "socket"])

@@ -38,8 +38,10 @@ def forward_stdio(settings: Settings) -> int:
     """Serve the editor on stdio through the shared daemon; returns the exit status."""
     socket_path = settings.daemon.socket_path
     try:
-        connect_or_start(socket_path, settings.config_path).close()
         outcome = hand_over(socket_path)
+        if outcome == Refused(None):  # no daemon listens (or one too old): start one
+            connect_or_start(socket_path, settings.config_path).close()
+            outcome = hand_over(socket_path)
     except (DaemonUnreachable, OSError) as exc:
         _report(str(exc))
         refusal = codes.error_object(
