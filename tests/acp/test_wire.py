@@ -73,6 +73,12 @@ async def test_unknown_methods_params_and_sessions(acp_env: AcpEnv) -> None:
         assert (await agent.call("session/load", load))["error"]["code"] == -32002
         cursor = await agent.call("session/list", {"cursor": "not-a-cursor"})
         assert cursor["error"]["code"] == -32602
+        session = await agent.call("session/new", {"cwd": acp_env.cwd, "mcpServers": []})
+        lone = {"type": "text", "text": "a \ud800 b"}
+        prompt = {"sessionId": session["result"]["sessionId"], "prompt": [lone]}
+        refused = (await agent.call("session/prompt", prompt))["error"]
+        assert refused["code"] == -32602 and refused["data"]["reason"] == "invalid_params"
+        assert not agent.notifications, "no turn started"
         await agent.send({"jsonrpc": "2.0", "method": "session/cancel", "params": {}})
         await still_serving(agent)
     assert all("Traceback" not in json.dumps(n) for n in agent.notifications)

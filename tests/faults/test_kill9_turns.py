@@ -44,11 +44,6 @@ async def turns(
                 unsaved.append(answer["saveError"])
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open: after a restart a completed turn is sometimes missing from the newest "
-    "history page; not yet known whether the turn or the check is at fault",
-)
 async def test_kill_9_mid_turn_loses_no_completed_turn(
     daemon_env: DaemonEnv, fuzz_long: bool
 ) -> None:

@@ -20,7 +20,7 @@ from chatd.acp.updates import LiveUpdates
 from chatd.core.events import TurnEvent
 from chatd.core.session import Session
 from chatd.rpc.messages import echoable, shape_problem
-from chatd_client.framing import BodyError, decode_body
+from chatd_client.framing import BodyError, decode_body, has_lone_surrogate
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +153,9 @@ class AcpConnection:
         elif handler is None:
             message = f"unknown method {method!r}"
             self._error(request_id, codes.METHOD_NOT_FOUND, message, "method_not_found")
+        elif has_lone_surrogate(params):  # valid JSON, but no text a provider or file can take
+            message = "a string in the params holds a lone surrogate (\\ud800-\\udfff)"
+            self._error(request_id, codes.INVALID_PARAMS, message, "invalid_params")
         else:
             task = asyncio.get_running_loop().create_task(self._run(request_id, handler, params))
             self._running[request_id] = task
