@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from acp import text_block
+from acp import RequestError, text_block
 
 from tests.acp.conftest import AcpEnv
 from tests.acp.sdk_client import sdk_agent
@@ -78,6 +78,27 @@ async def test_rejection_and_paths_outside_the_workspace_fail_the_call(
         "the user rejected this call",
         f"/etc/passwd is outside this session's directories ({acp_env.cwd})",
     ]
+
+
+async def test_additional_directories_widen_the_file_tools_and_must_be_absolute(
+    acp_env: AcpEnv, claude: FakeProviderServer
+) -> None:
+    extra = acp_env.root / "library"
+    extra.mkdir()
+    claude.script(Reply(calls=[Call("read_text_file", {"path": f"{extra}/b.txt"})]), Reply("ok"))
+    async with sdk_agent(acp_env, fs=True) as (connection, client):
+        client.files[f"{extra}/b.txt"] = "from the library"
+        with pytest.raises(RequestError) as relative:
+            await connection.new_session(
+                cwd=acp_env.cwd, mcp_servers=[], additional_directories=["library"]
+            )
+        session = await connection.new_session(
+            cwd=acp_env.cwd, mcp_servers=[], additional_directories=[str(extra)]
+        )
+        await connection.prompt(session_id=session.session_id, prompt=[text_block("r")])
+    assert relative.value.code == -32602 and "additionalDirectories" in str(relative.value)
+    results = [m for m in claude.bodies()[-1]["messages"] if m["role"] == "user"]
+    assert "from the library" in str(results[-1]["content"])
 
 
 async def test_without_fs_capabilities_no_file_tools_are_offered(

@@ -26,6 +26,8 @@ async def test_initialize_advertises_what_chatd_serves(acp_env: AcpEnv) -> None:
     assert capabilities.prompt_capabilities.image is False
     sessions = capabilities.session_capabilities
     assert sessions.list and sessions.resume and sessions.close and sessions.delete
+    assert sessions.additional_directories is not None
+    assert capabilities.mcp_capabilities.http is True
     assert answer.agent_info.name == "chatd"
 
 

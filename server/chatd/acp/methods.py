@@ -16,7 +16,7 @@ from chatd.acp.mcp_servers import client_servers
 from chatd.acp.options import MODEL_OPTION, PROVIDER_OPTION, config_options
 from chatd.acp.prompt import prompt_text
 from chatd.acp.tool_host import AcpToolHost, client_tool_specs
-from chatd.acp.turns import adopt_workspace, after_turn, checked_cwd
+from chatd.acp.turns import adopt_workspace, after_turn, checked_cwd, checked_directories
 from chatd.acp.updates import replay_lines
 from chatd.core.manager import SessionManager
 from chatd.core.providers import ProviderInfo
@@ -68,10 +68,11 @@ class AcpMethods:
         """A chatd session whose workspace is ``cwd``; nothing is written until its first turn."""
         args = p.parse(params, "NewSessionRequest")
         servers = client_servers(args.mcp_servers)
+        additional = checked_directories(args.additional_directories)
         session = await self.manager.new_session(
             workspace=checked_cwd(args.cwd), tools=self.client_tools, host=self.host
         )
-        self._bind(session, args.cwd, args.additional_directories, servers)
+        self._bind(session, args.cwd, additional, servers)
         return {"sessionId": session.id, "configOptions": await self._options(session)}
 
     async def session_load(self, params: Any) -> dict[str, Any]:
@@ -145,9 +146,10 @@ class AcpMethods:
 
     async def _reattach(self, args: Any) -> Session:
         servers = client_servers(args.mcp_servers)
+        additional = checked_directories(args.additional_directories)
         session, cwd = await self.manager.get(args.session_id), args.cwd
         await adopt_workspace(self.manager, session, checked_cwd(cwd))
-        self._bind(session, cwd, args.additional_directories, servers)
+        self._bind(session, cwd, additional, servers)
         return session
 
     def _bind(
@@ -177,7 +179,13 @@ AGENT_CAPABILITIES: dict[str, Any] = {
     "loadSession": True,
     "promptCapabilities": {"image": False, "audio": False, "embeddedContext": True},
     "mcpCapabilities": {"http": True, "sse": False},
-    "sessionCapabilities": {"list": {}, "resume": {}, "close": {}, "delete": {}},
+    "sessionCapabilities": {
+        "list": {},
+        "resume": {},
+        "close": {},
+        "delete": {},
+        "additionalDirectories": {},
+    },
 }
 """Text, resource links and embedded text resources; the client's MCP servers over stdio
 and streamable HTTP."""

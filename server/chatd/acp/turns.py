@@ -50,6 +50,20 @@ def checked_cwd(cwd: str) -> str:
     return os.path.normpath(cwd)
 
 
+def checked_directories(directories: list[str] | None) -> list[str]:
+    """``additionalDirectories`` normalised.
+
+    :raises InvalidParams: one is not absolute.
+    """
+    for directory in directories or ():
+        if not PurePath(directory).is_absolute():
+            raise InvalidParams(
+                f"additionalDirectories must be absolute paths, not {directory[:200]!r}",
+                field="additionalDirectories",
+            )
+    return [os.path.normpath(directory) for directory in directories or ()]
+
+
 async def adopt_workspace(manager: SessionManager, session: Session, cwd: str) -> None:
     """A conversation without a workspace takes ``cwd`` as its own, saved at once."""
     if workspace_of(session.metadata) is not None:
