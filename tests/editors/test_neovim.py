@@ -286,6 +286,34 @@ def test_new_with_a_chosen_provider_and_a_range(nvim: Neovim, daemon_env: Daemon
     assert "[1] explain\n\ndef f():\n    return 1" in text
 
 
+def test_a_session_file_brings_the_chats_back_after_neovim_restarts(
+    nvim: Neovim, daemon_env: DaemonEnv, tmp_path: Path
+) -> None:
+    nvim.command("ChatdNew")
+    wait_for(lambda: nvim.lua("vim.b.chatd_session_id") is not None, "a chat buffer")
+    session = nvim.lua("vim.b.chatd_session_id")
+    nvim.command("ChatdSend one")
+    nvim.wait_chat(lambda text: "[1] one" in text and "[running]" not in text, "the reply")
+    session_file = tmp_path / "Session.vim"
+    nvim.command(f"mksession! {session_file}")
+    nvim.quit()
+
+    again = Neovim(tmp_path, nvim.env)  # a new Neovim, and a new editor session from the file
+    try:
+        again.command(f"source {session_file}")
+        assert again.lua(f"vim.fn.bufexists('chatd://{session}')") == 1
+        again.command(f"buffer chatd://{session}")
+        bound = 'vim.b.chatd_session_id or ""'
+        wait_for(lambda: again.lua(bound) == session, "the conversation restored")
+        text = again.wait_chat(lambda text: "[1] one" in text, "the conversation")
+        assert again.lua("vim.bo.filetype") == "chatd"
+        again.command("ChatdSend two")
+        again.wait_chat(lambda text: "[2] two" in text and "[running]" not in text, "a turn")
+    finally:
+        again.quit()
+    assert "## You\none" in text
+
+
 def test_checkhealth(nvim: Neovim) -> None:
     nvim.command("checkhealth chatd")
     report = "\n".join(nvim.lua("vim.api.nvim_buf_get_lines(0, 0, -1, false)"))
@@ -478,4 +506,5 @@ def test_approval_waits_for_an_asynchronous_picker(nvim: Neovim) -> None:
     )
     wait_for(lambda: nvim.lua("vim.g.chatd_answer") is not None, "the answer")
     assert nvim.lua("vim.g.chatd_answer") == {"decision": "reject_always"}
-    assert nvim.lua("vim.g.chatd_prompts") == ['chatd: let the model call open_file {"path":"a.py"}?']
+    asked = 'chatd: let the model call open_file {"path":"a.py"}?'
+    assert nvim.lua("vim.g.chatd_prompts") == [asked]

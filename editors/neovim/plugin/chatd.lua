@@ -45,3 +45,18 @@ end, { desc = "chatd: this chat's tools and the always allowed or rejected ones"
 command("ChatdRevoke", function()
   chatd().revoke()
 end, { desc = "chatd: forget an always allowed or rejected tool (it asks again)" })
+
+-- chatd://<conversation id> names a chat buffer: reading one (:edit, or a session file that
+-- :mksession wrote) shows that conversation, so chats come back after Neovim restarts.
+local CONVERSATION = "^chatd://(%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x)$"
+local group = vim.api.nvim_create_augroup("chatd", { clear = true })
+vim.api.nvim_create_autocmd("BufReadCmd", {
+  group = group,
+  pattern = "chatd://*",
+  callback = function(event)
+    local id = event.match:match(CONVERSATION)
+    if id then
+      chatd().read_buffer(event.buf, id)
+    end
+  end,
+})

@@ -183,8 +183,9 @@ function M.send(text, line1, line2)
   end)
 end
 
--- `workspace`: the conversation's, if known (store/list has it in the metadata).
-local function restore(snapshot_id, workspace)
+-- `workspace`: the conversation's, if known (store/list has it in the metadata); `into`: the
+-- buffer to show it in (`:edit chatd://<id>`), else its chat buffer or a new one.
+local function restore(snapshot_id, workspace, into)
   local params = with_tools({ snapshotId = snapshot_id, historyLimit = M.config.history_limit })
   client.request("chat/restore", params, function(err, result)
     if err then
@@ -195,7 +196,7 @@ local function restore(snapshot_id, workspace)
       view.bind(chat, result)
       view.focus(chat, M.config.open)
     else
-      chat = view.create(result, M.config.open)
+      chat = view.create(result, M.config.open, into)
     end
     hosting(chat, (workspace ~= "" and workspace) or chat.workspace or vim.fn.getcwd())
     view.render_history(chat, result.history or {}, result.historyCursor)
@@ -236,6 +237,11 @@ function M.resume(snapshot_id)
   pick_conversation("resume a chatd conversation", function(item)
     restore(item.id, item.metadata and item.metadata.workspace)
   end)
+end
+
+-- `:edit chatd://<id>` (typed, or a session file's chat window): the conversation, in `buf`.
+function M.read_buffer(buf, snapshot_id)
+  restore(snapshot_id, nil, buf)
 end
 
 -- The current chat with a conversation, else nil (and the user is told).

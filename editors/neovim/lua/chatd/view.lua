@@ -94,15 +94,18 @@ function M.bind(view, session)
   M.refresh_header(view)
 end
 
--- A new, empty chat buffer for `session` (a chat/new or chat/restore result), shown.
-function M.create(session, how)
-  local buf = vim.api.nvim_create_buf(true, true)
+-- A new, empty chat buffer for `session` (a chat/new or chat/restore result), shown; `into`:
+-- an existing buffer to use instead (one `:edit chatd://<id>` is reading).
+function M.create(session, how, into)
+  local buf = into or vim.api.nvim_create_buf(true, true)
   local view = { buf = buf, usage = { input = 0, output = 0 }, running = false, block = nil }
   views[buf] = view
-  vim.bo[buf].buftype = "nofile"
+  vim.bo[buf].buftype = "nowrite" -- unlike "nofile", kept by :mksession (chatd://<id> reads it)
   vim.bo[buf].bufhidden = "hide"
   vim.bo[buf].swapfile = false
-  pcall(vim.api.nvim_buf_set_name, buf, "chatd://" .. (session.sessionId or tostring(buf)))
+  if not into then
+    pcall(vim.api.nvim_buf_set_name, buf, "chatd://" .. (session.sessionId or tostring(buf)))
+  end
   set_lines(view, 0, -1, { "", "" })
   show(buf, how)
   vim.bo[buf].filetype = "chatd" -- once shown: the ftplugin sets options of its window
