@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from chatd_client import Client, RpcError
+from tests.editors.conftest import publish
 from tests.fakes.provider_server import FakeProviderServer
 from tests.fakes.replies import Call, Reply, Thought
 from tests.providers import wire
@@ -29,7 +30,6 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "editors" / "emacs" / "chatd.el"
 ERT_SUITE = Path(__file__).with_name("emacs") / "chatd-test.el"
 SCREENSHOT_SETUP = ERT_SUITE.with_name("chatd-screenshot.el")
-SCREENSHOT = ROOT / "docs" / "screenshots" / "emacs.png"
 TERMINAL_SIZE = (92, 22)
 DEBIAN_ELPA = Path("/usr/share/emacs/site-lisp/elpa")
 # package-lint 0.16 (Debian 12) predates Emacs 28.1's release, and the project has no
@@ -274,7 +274,7 @@ def capture_terminal(root: Path) -> str:
 
 @pytest.mark.timeout(180)
 def test_screenshot_of_the_chat_buffer(short_dir: Path) -> None:
-    """The chat buffer in a terminal Emacs, rendered by chromium into docs/screenshots."""
+    """The chat buffer in a terminal Emacs, rendered by chromium (see ``publish``)."""
     chromium = shutil.which("chromium")
     if shutil.which("tmux") is None or chromium is None:
         pytest.skip("the screenshot needs tmux and chromium")
@@ -301,6 +301,4 @@ def test_screenshot_of_the_chat_buffer(short_dir: Path) -> None:
         check=True,
         timeout=120,
     )
-    assert png.read_bytes().startswith(b"\x89PNG")
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(png, SCREENSHOT)
+    publish(png)

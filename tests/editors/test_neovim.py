@@ -22,6 +22,7 @@ import pytest
 
 from chatd_client import SyncClient
 from tests.conftest import IN_CI
+from tests.editors.conftest import publish
 from tests.fakes.provider_server import FakeProviderServer
 from tests.fakes.replies import Call, Reply
 from tests.integration.conftest import DaemonEnv
@@ -29,7 +30,6 @@ from tests.providers import wire
 
 NVIM = shutil.which("nvim")
 PLUGIN = Path(__file__).parents[2] / "editors" / "neovim"
-SCREENSHOT = Path(__file__).parents[2] / "docs" / "screenshots" / "neovim.png"
 
 pytestmark = pytest.mark.skipif(
     NVIM is None and not IN_CI, reason="nvim is not installed (apt-get install neovim)"
@@ -329,7 +329,8 @@ def render_screenshot(nvim: Neovim) -> None:
         return
     from tests.editors.screenshot import render
 
-    render(nvim.screen(), SCREENSHOT)
+    render(nvim.screen(), nvim.root / "neovim.png")
+    publish(nvim.root / "neovim.png")
 
 
 UPDATES = [

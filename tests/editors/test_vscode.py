@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.editors.conftest import publish
 from tests.fakes.provider_server import FakeProviderServer
 from tests.fakes.replies import Call, Reply
 from tests.providers import wire
@@ -86,8 +87,6 @@ def test_hosted_tools_reach_the_model_before_and_after_a_restart(built_extension
 
 CACHE = Path(os.environ.get("CHATD_CI_CACHE", "/var/cache/chatd-ci"))
 VSCODE_TOOLS = CACHE / "vscode-tools"
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "vscode.png"
-UPDATE_SCREENSHOTS = os.environ.get("CHATD_UPDATE_SCREENSHOTS") == "1"
 
 
 def test_extension_in_code_server(built_extension: Path, tmp_path: Path) -> None:
@@ -116,6 +115,4 @@ def test_extension_in_code_server(built_extension: Path, tmp_path: Path) -> None
         check=False,
     )
     assert result.returncode == 0, f"artifacts in {artifacts}\n{result.stdout}{result.stderr}"
-    if UPDATE_SCREENSHOTS:
-        SCREENSHOT.parent.mkdir(exist_ok=True)
-        shutil.copyfile(artifacts / "vscode.png", SCREENSHOT)
+    publish(artifacts / "vscode.png")
