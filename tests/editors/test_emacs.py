@@ -7,20 +7,17 @@ tests skip, which fails under ``CI=true``.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
-from chatd_client import Client, RpcError
 from tests.editors.conftest import publish
 from tests.fakes.provider_server import FakeProviderServer
 from tests.fakes.replies import Call, Reply, Thought
@@ -87,39 +84,11 @@ def test_ert_suite_against_the_daemon(tmp_path: Path) -> None:
 
 def test_restarts_through_the_shared_forwarder(tmp_path: Path) -> None:
     """chatd-command's default kind, ``serve --stdio --shared``, with its daemon killed."""
-    usage = subprocess.run(
-        [sys.executable, "-m", "chatd", "serve", "--help"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout
-    if "--shared" not in usage:
-        pytest.skip("this daemon has no `serve --stdio --shared` yet (issue 10's forwarder)")
     run_ert("(tag shared)", tmp_path)
-
-
-def daemon_hosts_client_tools(root: Path) -> bool:
-    """Whether this daemon has client tools (issue 8): it knows ``tools/list``."""
-    (root / "probe.toml").write_text("")
-    env = {**os.environ, "CHATD_CONFIG": str(root / "probe.toml")}
-    env |= {"CHATD_STORE_DIR": str(root / "probe-store"), "HOME": str(root)}
-
-    async def probe() -> bool:
-        async with await Client.spawn_stdio(env=env) as client:
-            await client.initialize("pytest")
-            try:
-                await client.request("tools/list", {"sessionId": str(uuid.uuid4())})
-            except RpcError as error:
-                return bool(error.reason != "method_not_found")
-        return True
-
-    return asyncio.run(probe())
 
 
 def test_client_tools_through_a_fake_model(tmp_path: Path) -> None:
     """The model (a fake Claude API) calls Emacs's tools; their answers reach it."""
-    if not daemon_hosts_client_tools(tmp_path):
-        pytest.skip("this daemon has no client tools yet (issue 8's tools/list, tool/call)")
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     (workspace / "notes.txt").write_text("line one\nline two\n")
