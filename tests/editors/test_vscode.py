@@ -7,7 +7,6 @@ The node scripts run with this venv's `chatd` first on PATH; a failure shows the
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -60,10 +59,6 @@ def test_protocol_client_against_the_real_daemon(built_extension: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("chatd.rpc.tool_methods") is None,
-    reason="this daemon has no client-hosted tools (tool/call) yet: the tools issue adds them",
-)
 def test_hosted_tools_reach_the_model_before_and_after_a_restart(built_extension: Path) -> None:
     server = FakeProviderServer().start()
     try:

@@ -16,13 +16,15 @@ const cleanups = [];
 
 afterEach(() => cleanups.splice(0).forEach((cleanup) => cleanup()));
 
-/** A client on a private daemon; `echoDelayMs` holds each turn open between its deltas. */
-function isolatedClient({ echoDelayMs = 0 } = {}) {
+/** A client on a private daemon; `echoDelayMs` holds each turn open between its deltas;
+ * `shared`: through `serve --stdio --shared`, which starts the socket daemon and hands it
+ * node's stdio, which the cleanup then stops. */
+function isolatedClient({ echoDelayMs = 0, shared = false } = {}) {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "chatd-vscode-"));
   fs.writeFileSync(path.join(root, "config.toml"), "");
   const stderr = [];
-  const client = new ChatdClient({
-    command,
+  const options = {
+    command: shared ? [...command, "--shared"] : command,
     env: {
       CHATD_CONFIG: path.join(root, "config.toml"),
       CHATD_STORE_DIR: path.join(root, "store"),
@@ -31,12 +33,28 @@ function isolatedClient({ echoDelayMs = 0 } = {}) {
     },
     clientName: "node-test",
     log: (line) => stderr.push(line),
-  });
+  };
+  const client = new ChatdClient(options);
+  const others = [];
   cleanups.push(() => {
-    client.dispose();
+    [client, ...others].forEach((each) => each.dispose());
+    const lock = path.join(root, "chatd.sock.lock");
+    if (shared && fs.existsSync(lock)) {
+      try {
+        process.kill(Number(fs.readFileSync(lock, "utf8")), "SIGTERM");
+      } catch {
+        // already gone
+      }
+    }
     fs.rmSync(root, { recursive: true, force: true });
   });
-  return { client, stderr };
+  /** Another client with the same settings (through the same daemon, when shared). */
+  const another = () => {
+    const other = new ChatdClient(options);
+    others.push(other);
+    return other;
+  };
+  return { client, stderr, another };
 }
 
 /** Resolves with the first `chat/update` of `kind`. */
@@ -73,6 +91,18 @@ test("new chat, send: the reply streams as chat/update text", async () => {
   assert.ok(deltas.length > 1, `streamed in several deltas: ${JSON.stringify(deltas)}`);
   assert.equal(deltas.join(""), "[1] hello chatd");
   assert.ok(result.usage.outputTokens > 0);
+});
+
+test("through the shared daemon: node's own stdio is handed over, and two clients share a session", async () => {
+  const { client, another } = isolatedClient({ shared: true });
+  await client.initialize();
+  const created = await client.newChat({ provider: "echo" });
+  assert.equal((await client.send(created.sessionId, "one")).text, "[1] one");
+  const second = another();
+  await second.initialize();
+  const status = await second.request("daemon/status", {});
+  assert.equal(status.connections, 2, "one daemon, both attached");
+  assert.equal((await second.send(created.sessionId, "two")).text, "[2] two");
 });
 
 test("kill -9 while idle and mid-turn: the next command respawns and continues the session", async () => {
