@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.provider_server import FakeProviderServer
+
 ROOT = Path(__file__).parents[1]
 ISOLATED_PREFIXES = ("CHATD_", "ANTHROPIC_", "OPENAI_", "GEMINI_", "GOOGLE_")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -42,6 +44,16 @@ def pytest_runtest_makereport(
     if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
         report.outcome = "failed"
         report.longrepr = f"skipped under CI=true, which must run every test: {report.longrepr}"
+
+
+@pytest.fixture
+def fake_server() -> Iterator[FakeProviderServer]:
+    """The provider APIs' fake on a loopback port (configure a provider's ``base_url``)."""
+    server = FakeProviderServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

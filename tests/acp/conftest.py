@@ -42,17 +42,13 @@ def acp_env(tmp_path: Path) -> Iterator[AcpEnv]:
 
 
 @pytest.fixture
-def claude(acp_env: AcpEnv) -> Iterator[FakeProviderServer]:
+def claude(acp_env: AcpEnv, fake_server: FakeProviderServer) -> FakeProviderServer:
     """The fake provider server as Claude's API, the agent's default provider."""
-    server = FakeProviderServer().start()
     acp_env.config.write_text(
         'default_provider = "claude"\n[providers.claude]\n'
-        f'base_url = "{server.url}"\napi_key = "test-key"\nmax_retries = 0\n'
+        f'base_url = "{fake_server.url}"\napi_key = "test-key"\nmax_retries = 0\n'
     )
-    try:
-        yield server
-    finally:
-        server.stop()
+    return fake_server
 
 
 class RawAgent:

@@ -12,6 +12,7 @@ from acp.schema import EmbeddedResourceContentBlock, ResourceContentBlock, TextR
 from tests.acp.conftest import AcpEnv
 from tests.acp.sdk_client import sdk_agent, sdk_agent_process
 from tests.fakes.provider_server import FakeProviderServer, Reply
+from tests.providers.test_daemon_providers import provider_config
 
 pytestmark = pytest.mark.anyio
 
@@ -98,29 +99,24 @@ async def test_model_selector_changes_the_model(acp_env: AcpEnv) -> None:
 
 
 async def test_provider_selector_moves_a_new_session_and_refuses_a_conversion(
-    acp_env: AcpEnv,
+    acp_env: AcpEnv, fake_server: FakeProviderServer
 ) -> None:
-    claude = FakeProviderServer().start()
     acp_env.config.write_text(
-        'default_provider = "echo"\n'
-        f'[providers.claude]\nbase_url = "{claude.url}"\napi_key = "test-key"\nmax_retries = 0\n'
+        'default_provider = "echo"\n' + provider_config("claude", fake_server.url)
     )
-    claude.script(Reply("claude here"))
-    try:
-        async with sdk_agent(acp_env) as (connection, client):
-            fresh = await connection.new_session(cwd=acp_env.cwd, mcp_servers=[])
-            moved = await connection.set_config_option(
-                config_id="provider", session_id=fresh.session_id, value="claude"
+    fake_server.script(Reply("claude here"))
+    async with sdk_agent(acp_env) as (connection, client):
+        fresh = await connection.new_session(cwd=acp_env.cwd, mcp_servers=[])
+        moved = await connection.set_config_option(
+            config_id="provider", session_id=fresh.session_id, value="claude"
+        )
+        await connection.prompt(session_id=fresh.session_id, prompt=[text_block("hi")])
+        used = await connection.new_session(cwd=acp_env.cwd, mcp_servers=[])
+        await connection.prompt(session_id=used.session_id, prompt=[text_block("hi")])
+        with pytest.raises(RequestError) as refused:
+            await connection.set_config_option(
+                config_id="provider", session_id=used.session_id, value="claude"
             )
-            await connection.prompt(session_id=fresh.session_id, prompt=[text_block("hi")])
-            used = await connection.new_session(cwd=acp_env.cwd, mcp_servers=[])
-            await connection.prompt(session_id=used.session_id, prompt=[text_block("hi")])
-            with pytest.raises(RequestError) as refused:
-                await connection.set_config_option(
-                    config_id="provider", session_id=used.session_id, value="claude"
-                )
-    finally:
-        claude.stop()
     assert moved.config_options[0].current_value == "claude"
     assert client.text("agent_message_chunk") == "claude here[1] hi"
     assert refused.value.code == -32602 and "claude" in str(refused.value)

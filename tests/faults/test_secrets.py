@@ -18,15 +18,6 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def fake_server() -> Iterator[FakeProviderServer]:
-    server = FakeProviderServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
 def daemon_env(tmp_path: Path, fake_server: FakeProviderServer) -> Iterator[DaemonEnv]:
     env = DaemonEnv(tmp_path, tmp_path / "run")
     env.config.write_text("".join(provider_config(kind, fake_server.url) for kind in DAEMON_KINDS))

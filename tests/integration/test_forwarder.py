@@ -20,6 +20,7 @@ from chatd_client.framing import encode_frame
 from tests.fakes.provider_server import Call, FakeProviderServer, Reply
 from tests.integration.conftest import DaemonEnv, RawPeer, end_stdio_process, stop
 from tests.providers import wire
+from tests.providers.test_daemon_providers import provider_config
 
 pytestmark = pytest.mark.anyio
 
@@ -210,16 +211,13 @@ async def test_two_editors_on_one_session_both_see_its_updates(
 
 
 async def test_server_to_client_requests_and_their_answers_pass_unchanged(
-    daemon_env: DaemonEnv,
+    daemon_env: DaemonEnv, fake_server: FakeProviderServer
 ) -> None:
     """The model (a fake Claude API) calls a tool the editor hosts: the daemon's ``tool/call``
     reaches the editor whole, and the editor's answer reaches the model."""
-    api = FakeProviderServer().start()
-    daemon_env.config.write_text(
-        f'[providers.claude]\nbase_url = "{api.url}"\napi_key = "test-key"\nmax_retries = 0\n'
-    )
+    daemon_env.config.write_text(provider_config("claude", fake_server.url))
     blob = "z" * 200_000
-    api.script(Reply(calls=[Call("read_buffer", {"blob": blob}, id="t1")]), Reply("done"))
+    fake_server.script(Reply(calls=[Call("read_buffer", {"blob": blob}, id="t1")]), Reply("done"))
     process = daemon_env.start_socket_daemon()
     tool = {"name": "read_buffer", "description": "The buffer", "parameters": {"type": "object"}}
     try:
@@ -239,8 +237,7 @@ async def test_server_to_client_requests_and_their_answers_pass_unchanged(
             assert (await peer.response("turn"))["result"]["text"] == "done"
     finally:
         stop(process)
-        api.stop()
-    assert [text for _, text, _ in wire.tool_results(api.requests[-1])] == ["print(1)\n"]
+    assert [text for _, text, _ in wire.tool_results(fake_server.requests[-1])] == ["print(1)\n"]
 
 
 async def test_editor_eof_ends_the_forwarder_and_the_daemon_keeps_running(

@@ -11,10 +11,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from chatd.core.store import FileStore
 from chatd.core.store.crypto import Envelope
@@ -28,15 +25,6 @@ __all__ = ["new_user"]
 README = Path(__file__).parents[2] / "README.md"
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))
-
-
-@pytest.fixture
-def fake_server() -> Iterator[FakeProviderServer]:
-    server = FakeProviderServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def claude_config(server: FakeProviderServer) -> str:

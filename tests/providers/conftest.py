@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,15 +20,6 @@ from chatd.core.turns import Turn, TurnOutcome
 from tests.fakes.provider_server import FakeProviderServer
 
 HTTP_KINDS = ("claude", "openai", "openai-compatible", "gemini")
-
-
-@pytest.fixture
-def fake_server() -> Iterator[FakeProviderServer]:
-    server = FakeProviderServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def settings_for(kind: str, server: FakeProviderServer, **overrides: Any) -> ProviderSettings:

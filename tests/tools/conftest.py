@@ -25,15 +25,6 @@ def provider_config(url: str) -> str:
 
 
 @pytest.fixture
-def fake_server() -> Iterator[FakeProviderServer]:
-    server = FakeProviderServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
 def daemon_env(tmp_path: Path, fake_server: FakeProviderServer) -> Iterator[DaemonEnv]:
     socket_dir = Path(tempfile.mkdtemp(prefix="chatd-", dir="/tmp"))  # short: sun_path ≤ 108
     env = DaemonEnv(tmp_path, socket_dir / "run")

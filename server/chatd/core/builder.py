@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TypedDict, Unpack
 
 from chatd.config import Settings
 from chatd.core.fallback import SNAPSHOT_KEY, FallbackChain, chain_for
@@ -20,27 +21,29 @@ from chatd.core.tools.host import ToolHost
 from chatd.core.tools.service import WORKSPACE_KEY, ToolService, checked_workspace
 
 
+class NewSession(TypedDict, total=False):
+    """What a new session may be given (``chat/new``'s params), every part optional."""
+
+    provider: str | None
+    model: str | None
+    system_prompt: str
+    title: str | None
+    metadata: dict[str, str] | None
+    ephemeral: bool
+    fallback: list[str] | None
+    tools: Sequence[ToolSpec] | None
+    host: ToolHost | None
+    mcp_servers: Sequence[str] | None
+    workspace: str | None
+
+
 class SessionBuilder:
     def __init__(self, settings: Settings, providers: ProviderPool, tooling: ToolService) -> None:
         self.settings = settings
         self.providers = providers
         self.tooling = tooling
 
-    async def new(
-        self,
-        *,
-        provider: str | None = None,
-        model: str | None = None,
-        system_prompt: str = "",
-        title: str | None = None,
-        metadata: dict[str, str] | None = None,
-        ephemeral: bool = False,
-        fallback: list[str] | None = None,
-        tools: Sequence[ToolSpec] | None = None,
-        host: ToolHost | None = None,
-        mcp_servers: Sequence[str] | None = None,
-        workspace: str | None = None,
-    ) -> Session:
+    async def new(self, **options: Unpack[NewSession]) -> Session:
         """``host`` runs the client ``tools``; ``workspace`` keys the stored approvals and
         roots the attachment paths.
 
@@ -48,15 +51,18 @@ class SessionBuilder:
             missing.
         :raises InvalidParams: a bad tool spec, MCP server name or workspace.
         """
+        provider, model = options.get("provider"), options.get("model")
+        system_prompt = options.get("system_prompt", "")
+        metadata = options.get("metadata") or {}
         adapter = self.providers.get(provider or self.settings.default_provider)
         session_id = str(uuid.uuid4())
-        where = checked_workspace(workspace)
+        where = checked_workspace(options.get("workspace"))
         session_tools = self.tooling.for_session(
-            session_id, mcp_servers=mcp_servers, workspace=where
+            session_id, mcp_servers=options.get("mcp_servers"), workspace=where
         )
-        self.tooling.update(session_tools, tools, host)
+        self.tooling.update(session_tools, options.get("tools"), options.get("host"))
         await adapter.ready()
-        chain = chain_for(adapter.name, self.settings.fallback, fallback)
+        chain = chain_for(adapter.name, self.settings.fallback, options.get("fallback"))
         for name in chain.providers:
             self.providers.get(name)
         conversation = Conversation(
@@ -71,9 +77,9 @@ class SessionBuilder:
             conversation=conversation,
             tools=session_tools,
             created_at=datetime.now(UTC),
-            title=title,
-            metadata={**(metadata or {}), **({WORKSPACE_KEY: where} if where else {})},
-            ephemeral=ephemeral,
+            title=options.get("title"),
+            metadata={**metadata, **({WORKSPACE_KEY: where} if where else {})},
+            ephemeral=options.get("ephemeral", False),
             fallback=chain,
             resolve=self.providers.get,
         )

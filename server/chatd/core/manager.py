@@ -14,14 +14,14 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any
+from typing import Any, Unpack
 
 import anyio
 
 from chatd.config import Settings
 from chatd.core.answers import AnswerFormat
 from chatd.core.attachments import AttachmentInput, prepare_off_loop
-from chatd.core.builder import SessionBuilder
+from chatd.core.builder import NewSession, SessionBuilder
 from chatd.core.providers import ProviderPool
 from chatd.core.providers.base import Provider, TranscriptItem
 from chatd.core.providers.transcript import conversion_warnings
@@ -68,41 +68,12 @@ class SessionManager:
         self.sessions: dict[str, Session] = {}
         self._resume_lock = anyio.Lock()
 
-    async def new_session(
-        self,
-        *,
-        provider: str | None = None,
-        model: str | None = None,
-        system_prompt: str = "",
-        title: str | None = None,
-        metadata: dict[str, str] | None = None,
-        ephemeral: bool = False,
-        fallback: list[str] | None = None,
-        tools: Sequence[ToolSpec] | None = None,
-        host: ToolHost | None = None,
-        mcp_servers: Sequence[str] | None = None,
-        workspace: str | None = None,
-    ) -> Session:
-        """``host`` runs the client ``tools``; ``workspace`` keys the stored approvals and
-        roots the attachment paths.
+    async def new_session(self, **options: Unpack[NewSession]) -> Session:
+        """A new live session (see ``SessionBuilder.new``).
 
-        :raises ProviderUnavailable: unknown provider (also in ``fallback``), or its key is
-            missing.
-        :raises InvalidParams: a bad tool spec, MCP server name or workspace.
+        :raises ProviderUnavailable, InvalidParams:
         """
-        session = await self.builder.new(
-            provider=provider,
-            model=model,
-            system_prompt=system_prompt,
-            title=title,
-            metadata=metadata,
-            ephemeral=ephemeral,
-            fallback=fallback,
-            tools=tools,
-            host=host,
-            mcp_servers=mcp_servers,
-            workspace=workspace,
-        )
+        session = await self.builder.new(**options)
         self.sessions[session.id] = session
         return session
 
