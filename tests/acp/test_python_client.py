@@ -7,6 +7,7 @@ import signal
 
 import pytest
 from acp import RequestError, text_block
+from acp.client.connection import ClientSideConnection
 from acp.schema import EmbeddedResourceContentBlock, ResourceContentBlock, TextResourceContents
 
 from tests.acp.conftest import AcpEnv
@@ -67,6 +68,40 @@ async def test_new_prompt_list_close_load_delete(acp_env: AcpEnv) -> None:
 
         await connection._conn.send_request("session/delete", {"sessionId": session_id})
         assert (await connection.list_sessions()).sessions == []
+
+
+async def listed(connection: ClientSideConnection, cwd: str) -> list[str] | None:
+    """The additional directories ``session/list`` reports for the workspace's one session."""
+    [info] = (await connection.list_sessions(cwd=cwd)).sessions
+    return info.additional_directories
+
+
+async def test_list_reports_the_additional_directories_the_latest_request_activated(
+    acp_env: AcpEnv,
+) -> None:
+    library, docs = str(acp_env.root / "library"), str(acp_env.root / "docs")
+    async with sdk_agent(acp_env) as (connection, _):
+        created = await connection.new_session(
+            cwd=acp_env.cwd, mcp_servers=[], additional_directories=[library]
+        )
+        session_id = created.session_id
+        await connection.prompt(session_id=session_id, prompt=[text_block("hello")])
+
+        assert await listed(connection, acp_env.cwd) == [library]
+        await connection.close_session(session_id=session_id)
+        await connection.load_session(
+            cwd=acp_env.cwd,
+            session_id=session_id,
+            mcp_servers=[],
+            additional_directories=[docs, library],
+        )
+        assert await listed(connection, acp_env.cwd) == [docs, library]
+    async with sdk_agent(acp_env) as (connection, _):  # a new process reads it from the store
+        assert await listed(connection, acp_env.cwd) == [docs, library]
+        await connection.resume_session(session_id=session_id, cwd=acp_env.cwd)
+        assert (
+            await listed(connection, acp_env.cwd) is None
+        )  # a request without them activates none
 
 
 async def test_resources_become_text_with_their_uri(acp_env: AcpEnv) -> None:

@@ -1,7 +1,8 @@
 """``session/list``: saved conversations as ACP ``SessionInfo``, filtered by workspace.
 
 A conversation's workspace is its snapshot's ``workspace`` metadata, set by ``session/new``
-(or by the first ``session/load`` / ``session/resume`` with a ``cwd``). Conversations made
+(or by the first ``session/load`` / ``session/resume`` with a ``cwd``); its additional
+directories are the ones the latest of those requests activated. Conversations made
 without one (the LSP-framed protocol, the CLI) appear only in an unfiltered list, with the
 user's home directory as their ``cwd``. Cursors are opaque to clients: a store cursor and how
 many of that store page were already handed out, so a filtered page can stop mid-page.
@@ -23,14 +24,39 @@ from chatd.rpc.results import rfc3339
 
 PAGE_SIZE = 50
 STORE_PAGE = 200
+DIRECTORIES_KEY = "additional_directories"
+"""The snapshot metadata key holding the activated ``additionalDirectories``, a JSON array
+(metadata values are strings in the snapshot format)."""
 
 
 def workspace_of(metadata: dict[str, str]) -> str | None:
     return metadata.get(WORKSPACE_KEY)
 
 
+def directories_of(metadata: dict[str, str]) -> list[str]:
+    """The recorded additional directories; none when the value is not a list of paths."""
+    try:
+        directories = json.loads(metadata.get(DIRECTORIES_KEY) or "[]")
+    except ValueError:
+        return []
+    if not isinstance(directories, list):
+        return []
+    return [directory for directory in directories if isinstance(directory, str)]
+
+
+def record_directories(metadata: dict[str, str], directories: list[str]) -> bool:
+    """Keep ``directories`` as the recorded ones; whether that changed anything."""
+    if directories == directories_of(metadata):
+        return False
+    if directories:
+        metadata[DIRECTORIES_KEY] = json.dumps(directories, ensure_ascii=False)
+    else:
+        metadata.pop(DIRECTORIES_KEY, None)
+    return True
+
+
 def session_info(summary: SnapshotSummary, home: Path) -> dict[str, Any]:
-    return {
+    info: dict[str, Any] = {
         "sessionId": summary.id,
         "cwd": workspace_of(summary.metadata) or str(home),
         "title": summary.title,
@@ -41,6 +67,9 @@ def session_info(summary: SnapshotSummary, home: Path) -> dict[str, Any]:
             "model": summary.model,
         },
     }
+    if directories := directories_of(summary.metadata):
+        info["additionalDirectories"] = directories
+    return info
 
 
 def list_sessions(

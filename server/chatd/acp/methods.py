@@ -11,12 +11,12 @@ import anyio
 import chatd
 from chatd.acp import params as p
 from chatd.acp.connection import AcpConnection
-from chatd.acp.listing import list_sessions, workspace_of
+from chatd.acp.listing import list_sessions, record_directories, workspace_of
 from chatd.acp.mcp_servers import client_servers
 from chatd.acp.options import MODEL_OPTION, PROVIDER_OPTION, config_options
 from chatd.acp.prompt import prompt_text
 from chatd.acp.tool_host import AcpToolHost, client_tool_specs
-from chatd.acp.turns import adopt_workspace, after_turn, checked_cwd, checked_directories
+from chatd.acp.turns import after_turn, checked_cwd, checked_directories, keep_roots
 from chatd.acp.updates import replay_lines
 from chatd.core.manager import SessionManager
 from chatd.core.providers import ProviderInfo
@@ -72,6 +72,7 @@ class AcpMethods:
         session = await self.manager.new_session(
             workspace=checked_cwd(args.cwd), tools=self.client_tools, host=self.host
         )
+        record_directories(session.metadata, additional)
         self._bind(session, args.cwd, additional, servers)
         return {"sessionId": session.id, "configOptions": await self._options(session)}
 
@@ -95,7 +96,7 @@ class AcpMethods:
         text = prompt_text(args.prompt)
         session = await self.manager.get(args.session_id)
         if session.id not in self.connection.attached:
-            self._bind(session, workspace_of(session.metadata), None)
+            self._bind(session, workspace_of(session.metadata), ())
         title = session.title
         result = await self.manager.send(session.id, text)
         return after_turn(self.connection, result, title)
@@ -148,7 +149,7 @@ class AcpMethods:
         servers = client_servers(args.mcp_servers)
         additional = checked_directories(args.additional_directories)
         session, cwd = await self.manager.get(args.session_id), args.cwd
-        await adopt_workspace(self.manager, session, checked_cwd(cwd))
+        await keep_roots(self.manager, session, checked_cwd(cwd), additional)
         self._bind(session, cwd, additional, servers)
         return session
 
@@ -156,7 +157,7 @@ class AcpMethods:
         self,
         session: Session,
         cwd: str | None,
-        additional: list[str] | None,
+        additional: Sequence[str],
         servers: Sequence[McpServerSettings] = (),
     ) -> None:
         """Stream the session's updates to this client; it answers approvals and serves
@@ -165,7 +166,7 @@ class AcpMethods:
         self.manager.tooling.update(session.tools, self.client_tools, self.host)
         self.manager.tooling.add_client_servers(session.tools, servers)
         session.tools.clients.add(self.host)
-        self.host.set_roots(session.id, [cwd, *(additional or [])] if cwd else [])
+        self.host.set_roots(session.id, [cwd, *additional] if cwd else [])
 
     async def _options(self, session: Session, *, refresh: bool = False) -> list[dict[str, Any]]:
         """Which providers are usable is asked once per client (each asks for its key), and

@@ -12,7 +12,7 @@ from pathlib import PurePath
 from typing import Any
 
 from chatd.acp.connection import AcpConnection
-from chatd.acp.listing import workspace_of
+from chatd.acp.listing import record_directories, workspace_of
 from chatd.core.manager import SessionManager
 from chatd.core.session import Session, TurnResult
 from chatd.core.tools.service import WORKSPACE_KEY
@@ -64,11 +64,18 @@ def checked_directories(directories: list[str] | None) -> list[str]:
     return [os.path.normpath(directory) for directory in directories or ()]
 
 
-async def adopt_workspace(manager: SessionManager, session: Session, cwd: str) -> None:
-    """A conversation without a workspace takes ``cwd`` as its own, saved at once."""
-    if workspace_of(session.metadata) is not None:
+async def keep_roots(
+    manager: SessionManager, session: Session, cwd: str, additional: list[str]
+) -> None:
+    """A conversation without a workspace takes ``cwd`` as its own; ``additional`` replaces
+    the recorded additional directories (a request activates them, ``session/list`` reports
+    them). A saved conversation is saved again at once when either changed."""
+    changed = record_directories(session.metadata, additional)
+    if workspace_of(session.metadata) is None:
+        session.metadata[WORKSPACE_KEY] = session.tools.workspace = cwd
+        changed = True
+    if not changed:
         return
-    session.metadata[WORKSPACE_KEY] = session.tools.workspace = cwd
     session.dirty = True
     if session.persistent and session.revision > 0:
         await manager.save(session.id)
