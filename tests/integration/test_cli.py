@@ -75,3 +75,13 @@ def test_serve_needs_a_transport(daemon_env: DaemonEnv) -> None:
     result = chatd(daemon_env, "serve")
     assert result.returncode == 2
     assert "--stdio" in result.stderr
+
+
+def test_help_lists_every_command_once(daemon_env: DaemonEnv) -> None:
+    result = chatd(daemon_env, "--help")
+    assert result.returncode == 0, result.stderr
+    commands = result.stdout.split("Commands:\n")[1].splitlines()
+    names = [line.split()[0] for line in commands if line.strip()]
+    assert len(names) == len(set(names)), names
+    assert {"acp", "key", "send", "serve", "store"} <= set(names)
+    assert " gc " in chatd(daemon_env, "store", "--help").stdout

@@ -22,15 +22,14 @@ from chatd.cli.daemon_link import (
     stale_settings,
     stop_daemon,
 )
-from chatd.cli.media import gc
 from chatd.cli.send import send
-from chatd.cli.store import key, store
 from chatd.config import Settings, export_config_path
 from chatd.errors import ChatdError
 
 
 class _LazyGroup(click.Group):
-    """Loads the store commands only when they run: ``serve --shared`` must not load the store."""
+    """Loads the store commands only when they run (or ``--help`` lists them): ``serve`` and
+    ``acp`` must not load the store's CLI, key handling and re-encryption."""
 
     LAZY = {"store": "store", "key": "key"}
 
@@ -60,11 +59,8 @@ def cli(config: Path | None) -> None:
         export_config_path(config)
 
 
-cli.add_command(store)
-cli.add_command(key)
 cli.add_command(send)
 cli.add_command(ask)
-store.add_command(gc)
 
 
 @cli.command()

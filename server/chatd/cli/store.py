@@ -17,6 +17,7 @@ from typing import Any, ParamSpec, TypeVar
 import click
 
 from chatd.cli.common import conversation_id, fail, settings_from_context, unreadable_summary
+from chatd.cli.media import gc
 from chatd.cli.sources import conversation_source
 from chatd.core.store.base import Snapshot, SnapshotSummary, StoreProblem
 from chatd.core.store.keys import (
@@ -296,3 +297,6 @@ def _local(moment: datetime) -> str:
 def _report_problems(problems: Iterable[StoreProblem]) -> None:
     for problem in problems:
         click.echo(f"problem: {problem.file} ({problem.reason}): {problem.message}", err=True)
+
+
+store.add_command(gc)
