@@ -3,8 +3,9 @@
 - start-up: spawn `chatd acp` until its `initialize` answer arrives, beside spawning
   `chatd serve --stdio` until its LSP-framed `initialize` answer (runs interleaved);
 - session/load: a 1,000-message conversation replayed (request sent -> every update and the
-  answer read by the client), beside `FileStore.load` of the same snapshot (read + decode),
-  the session closed between loads so each one reads the store again.
+  answer read by the client), from the store and live, and the agent's own share of it,
+  each timed right after a `FileStore.load` of the same snapshot (read + decode); the
+  ratios are the medians of those per-run ratios, so a busy moment weighs on both sides.
 
 Usage: python bench/acp_bench.py [--quick]
 Ends with one line: ``RESULT acp_startup_s=… stdio_startup_s=… startup_ratio=… …``.
@@ -22,6 +23,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,35 +42,32 @@ NOTIFICATION_START = b'{"jsonrpc":"2.0","method":'
 
 
 class LineClient:
-    """A bare NDJSON client, so the figures are the agent's and not a client library's."""
+    """The barest NDJSON client: blocking reads of the agent's stdout, lines counted rather
+    than decoded, so the figures are the agent's and not a client library's event loop (an
+    asyncio reader added about 1 ms to a 430 KB replay here)."""
 
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        assert process.stdin is not None and process.stdout is not None
-        self.process = process
-        self.reader = process.stdout
-        self.writer = process.stdin
-        self.ids = itertools.count(1)
-        self.notifications = 0
-        self.pending = b""
-
-    @classmethod
-    async def spawn(cls, env: dict[str, str]) -> LineClient:
-        process = await asyncio.create_subprocess_exec(
-            *daemon_command("acp"),
+    def __init__(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            daemon_command("acp"),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             env=env,
-            limit=2**24,
+            bufsize=0,
         )
-        return cls(process)
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.stdin = self.process.stdin
+        self.stdout = self.process.stdout.fileno()
+        self.ids = itertools.count(1)
+        self.notifications = 0
+        self.pending = b""
 
-    async def call(self, method: str, params: dict[str, Any]) -> Any:
+    def call(self, method: str, params: dict[str, Any]) -> Any:
         request_id = next(self.ids)
         message = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
-        self.writer.write(json.dumps(message).encode() + b"\n")
+        self.stdin.write(json.dumps(message).encode() + b"\n")
         while True:
-            *lines, self.pending = (self.pending + await self.reader.read(2**20)).split(b"\n")
+            *lines, self.pending = (self.pending + os.read(self.stdout, 2**20)).split(b"\n")
             for line in lines:
                 if line.startswith(NOTIFICATION_START):  # counted, not decoded: the agent is timed
                     self.notifications += 1
@@ -78,26 +77,34 @@ class LineClient:
                     assert "result" in answer and not self.pending, answer
                     return answer["result"]
 
-    async def close(self) -> None:
-        self.writer.close()
-        await self.process.wait()
+    def close(self) -> None:
+        self.stdin.close()
+        self.process.wait()
 
 
-async def start_up(env: dict[str, str], runs: int) -> tuple[float, float]:
+def start_up(
+    loop: asyncio.AbstractEventLoop, env: dict[str, str], runs: int
+) -> tuple[float, float]:
     """Medians of spawn -> initialize answered: ACP, then LSP-framed stdio, interleaved."""
     acp_times, stdio_times = [], []
     for _ in range(runs):
         start = time.perf_counter()
-        agent = await LineClient.spawn(env)
-        await agent.call("initialize", {"protocolVersion": 1})
+        agent = LineClient(env)
+        agent.call("initialize", {"protocolVersion": 1})
         acp_times.append(time.perf_counter() - start)
-        await agent.close()
+        agent.close()
         start = time.perf_counter()
-        client = await Client.spawn_stdio(env=env)
-        await client.initialize()
-        stdio_times.append(time.perf_counter() - start)
-        await client.close()
+        stdio_times.append(loop.run_until_complete(stdio_start_up(env)))
     return statistics.median(acp_times), statistics.median(stdio_times)
+
+
+async def stdio_start_up(env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    client = await Client.spawn_stdio(env=env)
+    await client.initialize()
+    elapsed = time.perf_counter() - start
+    await client.close()
+    return elapsed
 
 
 def long_conversation(workspace: str) -> Snapshot:
@@ -122,26 +129,51 @@ def long_conversation(workspace: str) -> Snapshot:
     )
 
 
-async def replay(
-    env: dict[str, str], snapshot: Snapshot, workspace: str, runs: int, *, cold: bool
-) -> float:
-    """Median ``session/load``; ``cold`` closes the session between loads (a store read each)."""
-    agent = await LineClient.spawn(env)
-    await agent.call("initialize", {"protocolVersion": 1})
-    params = {"sessionId": snapshot.id, "cwd": workspace, "mcpServers": []}
-    times = []
-    try:
-        for _ in range(runs + 1):  # the first warms the schema import
-            before = agent.notifications
-            start = time.perf_counter()
-            await agent.call("session/load", params)
-            times.append(time.perf_counter() - start)
-            assert agent.notifications - before == MESSAGES
-            if cold:
-                await agent.call("session/close", {"sessionId": snapshot.id})
-    finally:
-        await agent.close()
-    return statistics.median(times[1:])
+class Replays:
+    """The three ways of timing one ``session/load``, each a call taking the same params.
+
+    From the store: an agent that closes the session after each load, so the next one reads
+    the store and checks the history again. Live: an agent that keeps it in memory. The
+    agent's own work: the same live handler run in this process with a writer that only
+    counts lines (no pipe, no second process).
+    """
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, env: dict[str, str], store_dir: Path, params: Any
+    ) -> None:
+        self.loop, self.params = loop, params
+        self.cold, self.live = LineClient(env), LineClient(env)
+        for agent in (self.cold, self.live):
+            agent.call("initialize", {"protocolVersion": 1})
+        settings = load_settings(
+            store_dir.parent / "config.toml", environ={"CHATD_STORE_DIR": str(store_dir)}
+        )
+        store = FileStore(store_dir)
+        self.manager = SessionManager(settings, store, ProviderPool(settings.providers))
+        self.writer = CountingWriter()
+        self.methods = AcpMethods(self.manager, AcpConnection(self.writer), Path.home())
+
+    def from_store(self) -> None:
+        self._through(self.cold)
+        self.cold.call("session/close", {"sessionId": self.params["sessionId"]})
+
+    def from_memory(self) -> None:
+        self._through(self.live)
+
+    def in_process(self) -> None:
+        before = self.writer.lines
+        self.loop.run_until_complete(self.methods.session_load(self.params))
+        assert self.writer.lines - before == MESSAGES
+
+    def _through(self, agent: LineClient) -> None:
+        before = agent.notifications
+        agent.call("session/load", self.params)
+        assert agent.notifications - before == MESSAGES
+
+    def close(self) -> None:
+        self.cold.close()
+        self.live.close()
+        self.loop.run_until_complete(self.manager.shutdown())
 
 
 class CountingWriter:
@@ -152,39 +184,39 @@ class CountingWriter:
         self.lines += data.count(b"\n")
 
 
-async def replay_in_process(
-    store_dir: Path, snapshot: Snapshot, workspace: str, runs: int
-) -> float:
-    """The agent's own work for a live ``session/load``, without pipes or a second process."""
-    config = store_dir.parent / "config.toml"
-    settings = load_settings(config, environ={"CHATD_STORE_DIR": str(store_dir)})
-    manager = SessionManager(settings, FileStore(store_dir), ProviderPool(settings.providers))
-    writer = CountingWriter()
-    methods = AcpMethods(manager, AcpConnection(writer), Path.home())
-    params = {"sessionId": snapshot.id, "cwd": workspace, "mcpServers": []}
-    times = []
-    for _ in range(runs + 1):
-        start = time.perf_counter()
-        await methods.session_load(params)
-        times.append(time.perf_counter() - start)
-    assert writer.lines == (runs + 1) * MESSAGES
-    await manager.shutdown()
-    return statistics.median(times[1:])
+def timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
 
 
-def store_load(store: FileStore, snapshot_id: str, runs: int) -> float:
-    times = []
+def interleaved(
+    baseline: Callable[[], object], measures: dict[str, Callable[[], object]], runs: int
+) -> tuple[float, dict[str, tuple[float, float]]]:
+    """Each run times the baseline, then every measure right after it: the medians of the
+    baseline and of each measure, and the median of each measure's per-run ratio."""
+    for action in (baseline, *measures.values()):  # warm: schema import, first read
+        action()
+    base_times: list[float] = []
+    times: dict[str, list[float]] = {name: [] for name in measures}
+    ratios: dict[str, list[float]] = {name: [] for name in measures}
     for _ in range(runs):
-        start = time.perf_counter()
-        store.load(snapshot_id)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        base = timed(baseline)
+        base_times.append(base)
+        for name, action in measures.items():
+            elapsed = timed(action)
+            times[name].append(elapsed)
+            ratios[name].append(elapsed / base)
+    return statistics.median(base_times), {
+        name: (statistics.median(times[name]), statistics.median(ratios[name])) for name in measures
+    }
 
 
-async def main() -> None:
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs")
-    runs = 5 if parser.parse_args().quick else 11
+    quick = parser.parse_args().quick
+    loop = asyncio.new_event_loop()
     with tempfile.TemporaryDirectory(prefix="chatd-acp-bench-") as scratch:
         root = Path(scratch)
         (root / "config.toml").write_text("")
@@ -195,27 +227,39 @@ async def main() -> None:
             "CHATD_STORE_DIR": str(root / "store"),
             "CHATD_SOCKET": str(root / "chatd.sock"),
         }
-        acp_s, stdio_s = await start_up(env, runs)
+        acp_s, stdio_s = start_up(loop, env, 5 if quick else 11)
         store = FileStore(root / "store")
         snapshot = long_conversation(workspace)
         store.save(snapshot)
-        load_s = store_load(store, snapshot.id, runs)
-        cold_s = await replay(env, snapshot, workspace, runs, cold=True)
-        warm_s = await replay(env, snapshot, workspace, runs, cold=False)
-        agent_s = await replay_in_process(root / "store", snapshot, workspace, runs)
+        params = {"sessionId": snapshot.id, "cwd": workspace, "mcpServers": []}
+        replays = Replays(loop, env, root / "store", params)
+        try:
+            load_s, figures = interleaved(
+                lambda: store.load(snapshot.id),
+                {
+                    "cold": replays.from_store,
+                    "live": replays.from_memory,
+                    "agent": replays.in_process,
+                },
+                21 if quick else 101,
+            )
+        finally:
+            replays.close()
+    loop.close()
+    (cold_s, cold_x), (live_s, live_x), (agent_s, agent_x) = figures.values()
     print(f"start-up to initialize: chatd acp {acp_s:.3f} s, chatd serve --stdio {stdio_s:.3f} s")
     print(f"FileStore.load of a {MESSAGES}-message snapshot: {load_s * 1000:.2f} ms")
-    print(f"session/load from the store: {cold_s * 1000:.2f} ms ({cold_s / load_s:.2f}x)")
-    print(f"session/load of the live session: {warm_s * 1000:.2f} ms ({warm_s / load_s:.2f}x)")
-    print(f"  of which the agent's own work: {agent_s * 1000:.2f} ms ({agent_s / load_s:.2f}x)")
+    print(f"session/load from the store: {cold_s * 1000:.2f} ms ({cold_x:.2f}x)")
+    print(f"session/load of the live session: {live_s * 1000:.2f} ms ({live_x:.2f}x)")
+    print(f"  of which the agent's own work: {agent_s * 1000:.2f} ms ({agent_x:.2f}x)")
     print(
         f"RESULT acp_startup_s={acp_s:.3f} stdio_startup_s={stdio_s:.3f} "
         f"startup_ratio={acp_s / stdio_s:.2f} store_load_ms={load_s * 1000:.2f} "
-        f"load_cold_ms={cold_s * 1000:.2f} load_cold_ratio={cold_s / load_s:.2f} "
-        f"load_live_ms={warm_s * 1000:.2f} load_live_ratio={warm_s / load_s:.2f} "
-        f"load_agent_ms={agent_s * 1000:.2f} load_agent_ratio={agent_s / load_s:.2f}"
+        f"load_cold_ms={cold_s * 1000:.2f} load_cold_ratio={cold_x:.2f} "
+        f"load_live_ms={live_s * 1000:.2f} load_live_ratio={live_x:.2f} "
+        f"load_agent_ms={agent_s * 1000:.2f} load_agent_ratio={agent_x:.2f}"
     )
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

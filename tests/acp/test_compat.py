@@ -114,3 +114,26 @@ async def test_tool_calls_and_thinking_replay_with_their_final_state(acp_env: Ac
     assert first_result.raw_output == {"content": "18 C", "isError": False}
     assert first_result.content[0].content.text == "18 C"
     assert (second_result.tool_call_id, second_result.status) == ("t2", "failed")
+
+
+async def test_text_and_numbers_the_fast_encoder_refuses_still_replay(acp_env: AcpEnv) -> None:
+    """A lone surrogate (a hand-edited snapshot) and an integer beyond 64 bits leave as the
+    stdlib would write them, escaped, instead of failing the whole ``session/load``."""
+    messages = [
+        {"role": "user", "content": "half a pair: \ud800"},
+        {
+            "role": "assistant",
+            "content": [{"type": "tool_use", "id": "t1", "name": "count", "input": {"n": 2**70}}],
+        },
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "ok"}],
+        },
+    ]
+    snapshot = make_snapshot(messages=messages, metadata={"workspace": acp_env.cwd})
+    FileStore(acp_env.store_dir).save(snapshot)
+    async with sdk_agent(acp_env) as (connection, client):
+        await connection.load_session(cwd=acp_env.cwd, session_id=snapshot.id, mcp_servers=[])
+    assert client.kinds() == ["user_message_chunk", "tool_call", "tool_call_update"]
+    assert client.updates[0].content.text == "half a pair: \ud800"
+    assert client.updates[1].raw_input == {"n": 2**70}

@@ -81,7 +81,8 @@ class AcpMethods:
         args = p.parse(params, "LoadSessionRequest")
         session = await self._reattach(args)
         items = session.provider.transcript(session.conversation.history)
-        self.connection.writer.write(replay_lines(session.id, items))
+        for line in replay_lines(session.id, items):
+            self.connection.writer.write(line)
         return {"configOptions": await self._options(session)}
 
     async def session_resume(self, params: Any) -> dict[str, Any]:

@@ -6,6 +6,7 @@ first request that needs it (and warmed on a thread after ``initialize``), never
 
 from __future__ import annotations
 
+import gc
 import importlib
 import threading
 from typing import Any
@@ -23,7 +24,14 @@ def schema() -> Any:
 
 def warm_up() -> None:
     """Import the schema on a thread, so the first ``session/new`` does not wait for it."""
-    threading.Thread(target=schema, name="acp-schema-import", daemon=True).start()
+    threading.Thread(target=_import_for_good, name="acp-schema-import", daemon=True).start()
+
+
+def _import_for_good() -> None:
+    """The schema's objects live as long as the process: kept out of every full collection
+    (one over them took 20-27 ms here)."""
+    schema()
+    gc.freeze()
 
 
 def client_capabilities(initialize: Any) -> dict[str, Any]:

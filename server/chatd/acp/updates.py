@@ -103,11 +103,12 @@ class LiveUpdates:
         return []
 
 
-def replay_lines(session_id: str, items: list[TranscriptItem]) -> bytes:
+def replay_lines(session_id: str, items: list[TranscriptItem]) -> list[bytes]:
     """The whole conversation as the client would have seen it live, tool calls finished:
-    user, thought and agent chunks, each tool call and its final update, as wire lines."""
+    user, thought and agent chunks, each tool call and its final update, as wire lines
+    (written one by one: the writer joins them once, with the answer, for one syscall)."""
     text = TextLines(session_id).line
-    lines: list[str] = []
+    lines: list[bytes] = []
     for item in items:
         if item.role == "user" and item.text:
             lines.append(text("user_message_chunk", item.text))
@@ -116,12 +117,8 @@ def replay_lines(session_id: str, items: list[TranscriptItem]) -> bytes:
         if item.role == "assistant" and item.text:
             lines.append(text("agent_message_chunk", item.text))
         for call in item.tool_calls:
-            lines.append(_line(session_id, tool_call(call.id, call.name, call.arguments)))
+            lines.append(update_line(session_id, tool_call(call.id, call.name, call.arguments)))
         for result in item.tool_results:
             finished = tool_finished(result.call_id, result.content, result.is_error)
-            lines.append(_line(session_id, finished))
-    return "".join(lines).encode()
-
-
-def _line(session_id: str, update: dict[str, Any]) -> str:
-    return update_line(session_id, update).decode()
+            lines.append(update_line(session_id, finished))
+    return lines

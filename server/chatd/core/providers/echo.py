@@ -76,14 +76,9 @@ class EchoProvider(Provider):
 
     def transcript(self, history: list[Any]) -> list[TranscriptItem]:
         return [
-            TranscriptItem(
-                role=item["role"],
-                text=item["content"],
-                attachments=tuple(
-                    MediaInfo(media["mimeType"], base64_size(media["data"]), media.get("name"))
-                    for media in item.get("attachments") or ()
-                ),
-            )
+            TranscriptItem(item["role"], item["content"], attachments=_media(item))
+            if "attachments" in item
+            else TranscriptItem(item["role"], item["content"])
             for item in history
         ]
 
@@ -97,6 +92,15 @@ class EchoProvider(Provider):
 
     def validate_history(self, messages: list[Any]) -> list[Any]:
         for message in super().validate_history(messages):
-            if not all(isinstance(message.get(key), str) for key in ("role", "content")):
+            if not (
+                isinstance(message.get("role"), str) and isinstance(message.get("content"), str)
+            ):
                 raise CorruptSnapshot("echo history entries need string role and content")
         return messages
+
+
+def _media(item: dict[str, Any]) -> tuple[MediaInfo, ...]:
+    return tuple(
+        MediaInfo(media["mimeType"], base64_size(media["data"]), media.get("name"))
+        for media in item["attachments"] or ()
+    )

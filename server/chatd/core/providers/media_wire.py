@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from chatd.core.attachments import Attachment, MediaInfo, base64_size
@@ -88,10 +87,10 @@ def with_media(items: list[TranscriptItem], media: tuple[MediaInfo, ...]) -> lis
     and no longer counted among the parts a conversion leaves behind."""
     if not media:
         return items
-    items = [replace(item, omitted=_without(item.omitted, media)) for item in items]
+    items = [item._replace(omitted=_without(item.omitted, media)) for item in items]
     for position, item in enumerate(items):
         if item.role == "user":
-            return [*items[:position], replace(item, attachments=media), *items[position + 1 :]]
+            return [*items[:position], item._replace(attachments=media), *items[position + 1 :]]
     return [*items, TranscriptItem("user", attachments=media)]
 
 

@@ -6,7 +6,6 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import Any
 
 from chatd.core.providers.base import ToolResult, TranscriptItem
@@ -74,7 +73,7 @@ def user_side(
     """
     items = [TranscriptItem("tool", tool_results=tuple(results))] if results else []
     items += [TranscriptItem("user", text=text)] if text else []
-    return [replace(items[0], omitted=omitted), *items[1:]] if items else []
+    return [items[0]._replace(omitted=omitted), *items[1:]] if items else []
 
 
 def conversion_warnings(items: list[TranscriptItem], source: str, target: str) -> list[str]:
