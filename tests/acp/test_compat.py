@@ -117,8 +117,8 @@ async def test_tool_calls_and_thinking_replay_with_their_final_state(acp_env: Ac
 
 
 async def test_text_and_numbers_the_fast_encoder_refuses_still_replay(acp_env: AcpEnv) -> None:
-    """A lone surrogate (a hand-edited snapshot) and an integer beyond 64 bits leave as the
-    stdlib would write them, escaped, instead of failing the whole ``session/load``."""
+    """A lone surrogate (a hand-edited snapshot) leaves as U+FFFD and an integer beyond 64
+    bits as it is, instead of failing the whole ``session/load``."""
     messages = [
         {"role": "user", "content": "half a pair: \ud800"},
         {
@@ -135,5 +135,5 @@ async def test_text_and_numbers_the_fast_encoder_refuses_still_replay(acp_env: A
     async with sdk_agent(acp_env) as (connection, client):
         await connection.load_session(cwd=acp_env.cwd, session_id=snapshot.id, mcp_servers=[])
     assert client.kinds() == ["user_message_chunk", "tool_call", "tool_call_update"]
-    assert client.updates[0].content.text == "half a pair: \ud800"
+    assert client.updates[0].content.text == "half a pair: \ufffd"
     assert client.updates[1].raw_input == {"n": 2**70}

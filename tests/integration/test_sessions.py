@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
+from chatd.core.store import FileStore
 from chatd_client import Client, RpcError, daemon_command
 from tests.integration.conftest import DaemonEnv, RawPeer, stop
+from tests.unit.store.conftest import make_snapshot
 
 pytestmark = pytest.mark.anyio
 
@@ -233,6 +235,30 @@ async def test_history_pages_from_newest(stdio_client: Client) -> None:
     with pytest.raises(RpcError) as caught:
         await stdio_client.request("chat/history", {"sessionId": session_id, "cursor": "zz"})
     assert caught.value.data == {"reason": "invalid_params", "field": "cursor"}
+
+
+async def test_a_lone_surrogate_in_a_snapshot_reads_as_a_replacement_character(
+    daemon_env: DaemonEnv,
+) -> None:
+    """Valid JSON but no text (a hand-edited snapshot): the history is still readable, with
+    U+FFFD where the surrogate was, and the conversation continues."""
+    messages = [
+        {"role": "user", "content": "half a pair: \ud800"},
+        {"role": "assistant", "content": "[1] half a pair"},
+    ]
+    snapshot = make_snapshot(provider="echo", model="echo-1", messages=messages)
+    FileStore(daemon_env.store_dir).save(snapshot)
+    client = await spawn(daemon_env)
+    try:
+        history = await client.request("chat/history", {"sessionId": snapshot.id})
+        assert [item["text"] for item in history["items"]] == [
+            "half a pair: \ufffd",
+            "[1] half a pair",
+        ]
+        sent = await client.chat_send("and on", session_id=snapshot.id)
+        assert sent["text"] == "[2] and on"
+    finally:
+        await client.close()
 
 
 async def test_ephemeral_sessions_are_never_written(

@@ -9,7 +9,8 @@ Bodies are decoded here too (``decode_body``), with the limits that keep a hosti
 costing more than one error: strict UTF-8 (no encoded surrogates), standard JSON numbers only
 (no ``NaN``/``Infinity``, no number that overflows to infinity) and at most ``MAX_DEPTH``
 levels of nesting; ``has_lone_surrogate`` finds the strings that are valid JSON but no text.
-``encode_frame`` writes only what a strict parser on the other end accepts, or raises.
+``encode_frame`` writes only what a strict parser on the other end accepts, or raises (or, when
+asked, writes a lone surrogate as U+FFFD).
 """
 
 from __future__ import annotations
@@ -55,15 +56,25 @@ class BodyError(ValueError):
         self.message = message
 
 
-def encode_frame(message: Any, default: Any = None) -> bytes:
+def encode_frame(
+    message: Any, default: Any = None, *, replace_lone_surrogates: bool = False
+) -> bytes:
     """Frame ``message`` as strict JSON in UTF-8.
 
-    :raises ValueError: a NaN or infinite number, or a lone surrogate in a string.
+    :raises ValueError: a NaN or infinite number, or a lone surrogate in a string (unless
+        ``replace_lone_surrogates``).
     """
-    body = json.dumps(
+    text = json.dumps(
         message, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=default
-    ).encode()
+    )
+    body = (without_lone_surrogates(text) if replace_lone_surrogates else text).encode()
     return b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+
+
+def without_lone_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD, as a UTF-8 decoder replaces what
+    it cannot read: the rest of the text survives, and strict parsers accept it."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def decode_body(body: bytes) -> Any:

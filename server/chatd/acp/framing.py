@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from chatd_client.framing import without_lone_surrogates
+
 
 @dataclass(frozen=True, slots=True)
 class Oversize:
@@ -53,14 +55,14 @@ class LineParser:
 def encode_line(message: Any) -> bytes:
     """One message as one line: compact UTF-8 JSON (a newline inside a string is escaped).
 
-    orjson for speed: a 1,000-message replay is mostly encoding. What it refuses (a lone
-    surrogate read from a hand-edited snapshot, an integer beyond 64 bits) goes through the
-    stdlib instead, ASCII-escaped, so every message still leaves as valid JSON.
+    orjson for speed: a 1,000-message replay is mostly encoding. What it refuses goes through
+    the stdlib instead: an integer beyond 64 bits is written as it is, and a lone surrogate (a
+    hand-edited snapshot, a provider's broken escape) as U+FFFD, which strict parsers accept.
     """
     try:
         return orjson.dumps(message, option=orjson.OPT_APPEND_NEWLINE)
     except orjson.JSONEncodeError:
-        return json.dumps(message, separators=(",", ":")).encode() + b"\n"
+        return _stdlib_json(message) + b"\n"
 
 
 def encode_text(text: str) -> bytes:
@@ -68,7 +70,12 @@ def encode_text(text: str) -> bytes:
     try:
         return orjson.dumps(text)
     except orjson.JSONEncodeError:
-        return json.dumps(text).encode()
+        return _stdlib_json(text)
+
+
+def _stdlib_json(value: Any) -> bytes:
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return without_lone_surrogates(text).encode()
 
 
 TEXT_CHUNKS = frozenset({"user_message_chunk", "agent_message_chunk", "agent_thought_chunk"})

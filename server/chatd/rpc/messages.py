@@ -129,13 +129,22 @@ def checked_response(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def encode_reply(message: dict[str, Any], default: Any = None) -> bytes:
-    """Frame a message for the client; never raises, never sends what a strict parser refuses."""
+    """Frame a message for the client; never raises, never sends what a strict parser refuses.
+
+    A lone surrogate in its text (a hand-edited snapshot, a provider's broken escape) is sent
+    as U+FFFD rather than losing the whole reply.
+    """
     if isinstance(message.get("error"), dict):
         message = {**message, "error": _with_reason(message["error"])}
     try:
         return encode_frame(message, default)
     except ValueError:
         pass
+    if "method" in message or is_valid_id(message.get("id")):
+        try:
+            return encode_frame(message, default, replace_lone_surrogates=True)
+        except ValueError:
+            pass  # a NaN or an infinity
     if "method" in message:
         log.error("dropped a %s notification that cannot be encoded", message["method"])
         return b""
