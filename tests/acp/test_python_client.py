@@ -25,7 +25,8 @@ async def test_initialize_advertises_what_chatd_serves(acp_env: AcpEnv) -> None:
     assert answer.protocol_version == 1
     assert capabilities.load_session is True
     assert capabilities.prompt_capabilities.embedded_context is True
-    assert capabilities.prompt_capabilities.image is False
+    assert capabilities.prompt_capabilities.image is True  # echo takes images and PDFs
+    assert capabilities.prompt_capabilities.audio is False
     sessions = capabilities.session_capabilities
     assert sessions.list and sessions.resume and sessions.close and sessions.delete
     assert sessions.additional_directories is not None

@@ -9,7 +9,8 @@ from acp.schema import SessionNotification
 
 from chatd.acp.framing import update_line
 from chatd.acp.listing import _decode, _encode
-from chatd.acp.updates import LiveUpdates, tool_kind
+from chatd.acp.updates import LiveUpdates, attachment_chunk, tool_kind
+from chatd.core.attachments import MediaInfo
 from chatd.core.events import (
     StatusChanged,
     ThinkingDelta,
@@ -75,3 +76,16 @@ def test_text_lines_are_the_json_of_their_update() -> None:
             "method": "session/update",
             "params": {"sessionId": "s-1", "update": update},
         }
+
+
+def test_replayed_attachments_are_image_audio_or_a_named_line() -> None:
+    image = checked(attachment_chunk(MediaInfo("image/png", 3, "dot.png", "AAAA")))
+    audio = checked(attachment_chunk(MediaInfo("audio/wav", 3, None, "AAAA")))
+    other = checked(attachment_chunk(MediaInfo("application/pdf", 1024, "a.pdf", "AAAA")))
+    assert (image.content.type, image.content.mime_type, image.content.data) == (
+        "image",
+        "image/png",
+        "AAAA",
+    )
+    assert audio.content.type == "audio"
+    assert other.content.text == "[attachment: a.pdf, application/pdf, 1024 bytes]"

@@ -170,3 +170,14 @@ async def test_a_conversion_carries_the_attachments_the_target_takes(
         assert warnings == [f"{kind} does not take video/mp4: dropped 1 attachment"]
         assert len(kept) == 1
     assert all(not item.omitted for item in items)
+
+
+async def test_an_echo_conversation_carries_its_images_over(kind: str, make_provider: Any) -> None:
+    source, target = make_provider("echo"), make_provider(kind)
+    history = [source.user_message("look", [PICTURE]), source.assistant_message("[1] look")]
+
+    converted, warnings = target.from_transcript(source.transcript(history), "")
+
+    [kept] = target.transcript(converted)[0].attachments
+    assert warnings == []
+    assert (kept.mime_type, kept.size, kept.data) == ("image/png", len(PNG), b64(PNG))

@@ -14,7 +14,7 @@ from chatd.acp.connection import AcpConnection
 from chatd.acp.listing import list_sessions, record_directories, workspace_of
 from chatd.acp.mcp_servers import client_servers
 from chatd.acp.options import MODEL_OPTION, PROVIDER_OPTION, config_options
-from chatd.acp.prompt import prompt_text
+from chatd.acp.prompt import read_prompt
 from chatd.acp.tool_host import AcpToolHost, client_tool_specs
 from chatd.acp.turns import after_turn, checked_cwd, checked_directories, keep_roots
 from chatd.acp.updates import replay_lines
@@ -22,7 +22,7 @@ from chatd.core.manager import SessionManager
 from chatd.core.providers import ProviderInfo
 from chatd.core.session import Session
 from chatd.core.store.base import ToolSpec
-from chatd.errors import InvalidParams, SnapshotNotFound
+from chatd.errors import InvalidParams, MediaRejected, SnapshotNotFound
 from chatd.mcp_settings import McpServerSettings
 
 PROTOCOL_VERSION = 1
@@ -59,7 +59,7 @@ class AcpMethods:
         p.warm_up()
         return {
             "protocolVersion": PROTOCOL_VERSION,
-            "agentCapabilities": AGENT_CAPABILITIES,
+            "agentCapabilities": {**AGENT_CAPABILITIES, "promptCapabilities": self._prompts()},
             "agentInfo": {"name": "chatd", "title": "chatd", "version": chatd.__version__},
             "authMethods": [],
         }
@@ -94,12 +94,17 @@ class AcpMethods:
     async def session_prompt(self, params: Any) -> dict[str, Any]:
         """One turn; chunks stream as updates, then usage and title, then this answer."""
         args = p.parse(params, "PromptRequest")
-        text = prompt_text(args.prompt)
         session = await self.manager.get(args.session_id)
+        prompt = read_prompt(args.prompt, session.provider.media_types)
         if session.id not in self.connection.attached:
             self._bind(session, workspace_of(session.metadata), ())
         title = session.title
-        result = await self.manager.send(session.id, text)
+        try:
+            result = await self.manager.send(
+                session.id, prompt.text, attachments=prompt.attachments
+            )
+        except MediaRejected as exc:
+            raise prompt.located(exc) from None
         return after_turn(self.connection, result, title)
 
     async def session_set_config_option(self, params: Any) -> dict[str, Any]:
@@ -169,6 +174,16 @@ class AcpMethods:
         session.tools.clients.add(self.host)
         self.host.set_roots(session.id, [cwd, *additional] if cwd else [])
 
+    def _prompts(self) -> dict[str, bool]:
+        """What the default provider takes; a session on another provider refuses the media
+        its provider does not take with -32602 naming the block."""
+        accepted = self.manager.providers.get(self.manager.settings.default_provider).media_types
+        return {
+            "image": any(kind.startswith("image/") for kind in accepted),
+            "audio": any(kind.startswith("audio/") for kind in accepted),
+            "embeddedContext": True,
+        }
+
     async def _options(self, session: Session, *, refresh: bool = False) -> list[dict[str, Any]]:
         """Which providers are usable is asked once per client (each asks for its key), and
         again when the client changes an option."""
@@ -179,7 +194,6 @@ class AcpMethods:
 
 AGENT_CAPABILITIES: dict[str, Any] = {
     "loadSession": True,
-    "promptCapabilities": {"image": False, "audio": False, "embeddedContext": True},
     "mcpCapabilities": {"http": True, "sse": False},
     "sessionCapabilities": {
         "list": {},
@@ -189,5 +203,5 @@ AGENT_CAPABILITIES: dict[str, Any] = {
         "additionalDirectories": {},
     },
 }
-"""Text, resource links and embedded text resources; the client's MCP servers over stdio
-and streamable HTTP."""
+"""The client's MCP servers over stdio and streamable HTTP; ``promptCapabilities`` are the
+default provider's (``_prompts``)."""

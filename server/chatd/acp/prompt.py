@@ -1,20 +1,75 @@
-"""A ``session/prompt``'s content blocks as the one text message the model sees.
+"""A ``session/prompt``'s content blocks as the user message the model sees: one text and
+the attachments, checked by the core as ``chat/send``'s are.
 
 Text is kept as is. A resource link becomes a line naming it with its URI; an embedded text
 resource becomes its text wrapped in a tag carrying its URI, so the model can cite where it
-came from. Images and audio are refused: ``promptCapabilities`` does not offer them.
+came from. Image and audio blocks become attachments; so does an embedded binary resource of
+a type the session's provider takes (any other stays a line naming it).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
-from chatd.errors import InvalidParams
+from chatd.core.attachments import AttachmentInput
+from chatd.errors import InvalidParams, MediaRejected
+
+MEDIA_BLOCKS = frozenset({"image", "audio"})
 
 
-def prompt_text(blocks: list[Any]) -> str:
-    """:raises InvalidParams: a block type this agent did not advertise."""
-    return "\n\n".join(_block_text(block) for block in blocks)
+@dataclass
+class Prompt:
+    text: str
+    attachments: list[AttachmentInput] = field(default_factory=list)
+    blocks: list[int] = field(default_factory=list)
+    """Each attachment's position among the prompt's blocks, for errors."""
+
+    def located(self, exc: MediaRejected) -> MediaRejected:
+        """The core's attachment error, naming the prompt block instead of the attachment."""
+        if exc.index is None:
+            return exc
+        block = self.blocks[exc.index]
+        moved = type(exc)(f"prompt block {block}: {exc.message}", index=block)
+        moved.field = "prompt"
+        return moved
+
+
+def read_prompt(blocks: list[Any], accepted: frozenset[str]) -> Prompt:
+    """``accepted``: the media types the session's provider takes.
+
+    :raises InvalidParams: a block type this agent does not take.
+    """
+    texts: list[str] = []
+    prompt = Prompt("")
+    for position, block in enumerate(blocks):
+        media = _attachment(block, accepted)
+        if media is not None:
+            prompt.attachments.append(media)
+            prompt.blocks.append(position)
+        else:
+            texts.append(_block_text(block))
+    prompt.text = "\n\n".join(texts)
+    return prompt
+
+
+def _attachment(block: Any, accepted: frozenset[str]) -> AttachmentInput | None:
+    if block.type in MEDIA_BLOCKS:
+        return AttachmentInput(data=block.data, mime_type=block.mime_type, name=_name(block))
+    if block.type == "resource":
+        contents = block.resource
+        blob = getattr(contents, "blob", None)
+        if blob is not None and contents.mime_type in accepted:
+            return AttachmentInput(data=blob, mime_type=contents.mime_type, name=_name(contents))
+    return None
+
+
+def _name(item: Any) -> str | None:
+    """The last segment of the block's URI, if it has one."""
+    uri = getattr(item, "uri", None)
+    if not uri:
+        return None
+    return uri.rstrip("/").rsplit("/", 1)[-1] or None
 
 
 def _block_text(block: Any) -> str:
@@ -32,7 +87,4 @@ def _block_text(block: Any) -> str:
             mime = contents.mime_type or "binary"
             return f'<resource uri="{contents.uri}">({mime} content not shown)</resource>'
         return f'<resource uri="{contents.uri}">\n{text}\n</resource>'
-    raise InvalidParams(
-        f"this agent does not accept {kind} content in a prompt (see promptCapabilities)",
-        field="prompt",
-    )
+    raise InvalidParams(f"this agent does not accept {kind} content in a prompt", field="prompt")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from chatd.acp.framing import TextLines, update_line
+from chatd.core.attachments import MediaInfo
 from chatd.core.events import (
     TextDelta,
     ThinkingDelta,
@@ -103,15 +104,30 @@ class LiveUpdates:
         return []
 
 
+def attachment_chunk(media: MediaInfo) -> dict[str, Any]:
+    """An attachment of the user's as it was sent: an image or audio block; any other type
+    (a PDF, a video) as a line naming it, since ACP has no block for it without a URI."""
+    family = media.mime_type.split("/")[0]
+    if media.data and family in ("image", "audio"):
+        content = {"type": family, "data": media.data, "mimeType": media.mime_type}
+    else:
+        label = ", ".join(filter(None, [media.name, media.mime_type, f"{media.size} bytes"]))
+        content = {"type": "text", "text": f"[attachment: {label}]"}
+    return {"sessionUpdate": "user_message_chunk", "content": content}
+
+
 def replay_lines(session_id: str, items: list[TranscriptItem]) -> list[bytes]:
     """The whole conversation as the client would have seen it live, tool calls finished:
-    user, thought and agent chunks, each tool call and its final update, as wire lines
+    user chunks (attachments included), thought and agent chunks, each tool call and its
+    final update, as wire lines
     (written one by one: the writer joins them once, with the answer, for one syscall)."""
     text = TextLines(session_id).line
     lines: list[bytes] = []
     for item in items:
         if item.role == "user" and item.text:
             lines.append(text("user_message_chunk", item.text))
+        for media in item.attachments:
+            lines.append(update_line(session_id, attachment_chunk(media)))
         if item.thinking:
             lines.append(text("agent_thought_chunk", item.thinking))
         if item.role == "assistant" and item.text:

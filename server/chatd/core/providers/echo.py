@@ -101,6 +101,6 @@ class EchoProvider(Provider):
 
 def _media(item: dict[str, Any]) -> tuple[MediaInfo, ...]:
     return tuple(
-        MediaInfo(media["mimeType"], base64_size(media["data"]), media.get("name"))
+        MediaInfo(media["mimeType"], base64_size(media["data"]), media.get("name"), media["data"])
         for media in item["attachments"] or ()
     )
