@@ -84,6 +84,7 @@ CACHE = Path(os.environ.get("CHATD_CI_CACHE", "/var/cache/chatd-ci"))
 VSCODE_TOOLS = CACHE / "vscode-tools"
 
 
+@pytest.mark.timeout(900)  # its own steps are bounded (package 300 s, browser run 600 s)
 def test_extension_in_code_server(built_extension: Path, tmp_path: Path) -> None:
     """Chat view, send, streamed answer, resume after kill -9 of the daemon, in a real VS Code."""
     if not (VSCODE_TOOLS / "code-server").is_dir() or not Path("/usr/bin/chromium").exists():
