@@ -6,6 +6,8 @@
   answer read by the client), from the store and live, and the agent's own share of it,
   each timed right after a `FileStore.load` of the same snapshot (read + decode); the
   ratios are the medians of those per-run ratios, so a busy moment weighs on both sides.
+- the same 1,000 texts as a Claude conversation (one text block each), loaded from the store
+  beside its own `FileStore.load`: a real provider's history costs more than echo's strings.
 
 Usage: python bench/acp_bench.py [--quick]
 Ends with one line: ``RESULT acp_startup_s=… stdio_startup_s=… startup_ratio=… …``.
@@ -38,6 +40,8 @@ from chatd.core.store.filestore import FileStore
 from chatd_client import Client, daemon_command
 
 MESSAGES = 1000
+CONFIG = 'default_provider = "echo"\n[providers.claude]\napi_key = "offline: never sent"\n'
+"""Claude configured (a key, never used: a load makes no API call) so its snapshot loads."""
 NOTIFICATION_START = b'{"jsonrpc":"2.0","method":'
 
 
@@ -107,20 +111,22 @@ async def stdio_start_up(env: dict[str, str]) -> float:
     return elapsed
 
 
-def long_conversation(workspace: str) -> Snapshot:
-    """1,000 echo messages of a few hundred characters each, as chatd saves them."""
+def long_conversation(workspace: str, provider: str = "echo") -> Snapshot:
+    """1,000 messages of a few hundred characters each, as chatd saves them: plain strings
+    for echo, one text block each for claude (the Messages API's form)."""
     now = datetime.now(UTC)
-    messages = []
+    messages: list[dict[str, Any]] = []
     for number in range(MESSAGES // 2):
         text = f"question {number}: " + "how does this part of the code work? " * 6
-        messages += [
-            {"role": "user", "content": text},
-            {"role": "assistant", "content": f"[{number + 1}] {text}"},
-        ]
+        for role, content in (("user", text), ("assistant", f"[{number + 1}] {text}")):
+            if provider == "claude":
+                messages.append({"role": role, "content": [{"type": "text", "text": content}]})
+            else:
+                messages.append({"role": role, "content": content})
     return Snapshot(
         id=str(uuid.uuid4()),
-        provider="echo",
-        model="echo-1",
+        provider=provider,
+        model=f"{provider}-1",
         messages=messages,
         created_at=now,
         updated_at=now,
@@ -219,7 +225,7 @@ def main() -> None:
     loop = asyncio.new_event_loop()
     with tempfile.TemporaryDirectory(prefix="chatd-acp-bench-") as scratch:
         root = Path(scratch)
-        (root / "config.toml").write_text("")
+        (root / "config.toml").write_text(CONFIG)
         workspace = str(root / "workspace")
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("CHATD_")},
@@ -229,10 +235,12 @@ def main() -> None:
         }
         acp_s, stdio_s = start_up(loop, env, 5 if quick else 11)
         store = FileStore(root / "store")
-        snapshot = long_conversation(workspace)
+        snapshot, claude = long_conversation(workspace), long_conversation(workspace, "claude")
         store.save(snapshot)
+        store.save(claude)
         params = {"sessionId": snapshot.id, "cwd": workspace, "mcpServers": []}
         replays = Replays(loop, env, root / "store", params)
+        claude_replays = Replays(loop, env, root / "store", {**params, "sessionId": claude.id})
         try:
             load_s, figures = interleaved(
                 lambda: store.load(snapshot.id),
@@ -243,21 +251,34 @@ def main() -> None:
                 },
                 21 if quick else 101,
             )
+            claude_load_s, claude_figures = interleaved(
+                lambda: store.load(claude.id),
+                {"claude": claude_replays.from_store},
+                21 if quick else 101,
+            )
         finally:
             replays.close()
+            claude_replays.close()
     loop.close()
     (cold_s, cold_x), (live_s, live_x), (agent_s, agent_x) = figures.values()
+    ((claude_s, claude_x),) = claude_figures.values()
     print(f"start-up to initialize: chatd acp {acp_s:.3f} s, chatd serve --stdio {stdio_s:.3f} s")
     print(f"FileStore.load of a {MESSAGES}-message snapshot: {load_s * 1000:.2f} ms")
     print(f"session/load from the store: {cold_s * 1000:.2f} ms ({cold_x:.2f}x)")
     print(f"session/load of the live session: {live_s * 1000:.2f} ms ({live_x:.2f}x)")
     print(f"  of which the agent's own work: {agent_s * 1000:.2f} ms ({agent_x:.2f}x)")
     print(
+        f"the same as a Claude conversation, from the store: {claude_s * 1000:.2f} ms "
+        f"({claude_x:.2f}x its FileStore.load, {claude_load_s * 1000:.2f} ms)"
+    )
+    print(
         f"RESULT acp_startup_s={acp_s:.3f} stdio_startup_s={stdio_s:.3f} "
         f"startup_ratio={acp_s / stdio_s:.2f} store_load_ms={load_s * 1000:.2f} "
         f"load_cold_ms={cold_s * 1000:.2f} load_cold_ratio={cold_x:.2f} "
         f"load_live_ms={live_s * 1000:.2f} load_live_ratio={live_x:.2f} "
-        f"load_agent_ms={agent_s * 1000:.2f} load_agent_ratio={agent_x:.2f}"
+        f"load_agent_ms={agent_s * 1000:.2f} load_agent_ratio={agent_x:.2f} "
+        f"claude_store_load_ms={claude_load_s * 1000:.2f} claude_cold_ms={claude_s * 1000:.2f} "
+        f"claude_cold_ratio={claude_x:.2f}"
     )
 
 

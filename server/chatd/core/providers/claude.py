@@ -32,6 +32,7 @@ from chatd.core.providers.claude_history import (
     content_blocks,
     is_empty_text,
     omitted_parts,
+    plain_text,
     safe_id,
     tool_result_block,
     usage_of,
@@ -115,6 +116,10 @@ class ClaudeProvider(RemoteProvider["AsyncAnthropic"]):
         items: list[TranscriptItem] = []
         names: dict[str, str] = {}
         for message in history:
+            if (text := plain_text(message["content"])) is not None:  # most turns: one cheap item
+                if text or message["role"] == "assistant":
+                    items.append(TranscriptItem(message["role"], text))
+                continue
             blocks = content_blocks(message["content"])
             text = "".join(visible_text(block) for block in blocks)
             omitted = tuple(part for block in blocks for part in omitted_parts(block))
@@ -181,7 +186,7 @@ class ClaudeProvider(RemoteProvider["AsyncAnthropic"]):
             require(message.get("role") in ("user", "assistant"), self.name, index, "bad role")
             content = message.get("content")
             require(isinstance(content, str | list), self.name, index, "content not str or list")
-            for block in content_blocks(content):
+            for block in content if isinstance(content, list) else ():
                 check_block(block, self.name, index)
         return close_dangling_calls(without_empty_text(messages))
 

@@ -46,6 +46,16 @@ def content_blocks(content: Any) -> list[dict[str, Any]]:
     return [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
 
 
+def plain_text(content: Any) -> str | None:
+    """The text of a message that is nothing but text (a string, or one text block), else
+    None: such a message is one transcript item with nothing omitted."""
+    if isinstance(content, str):
+        return content
+    if len(content) == 1 and content[0].get("type") == "text":
+        return str(content[0].get("text", ""))
+    return None
+
+
 def visible_text(block: dict[str, Any]) -> str:
     if block.get("type") == "text":
         return str(block.get("text", ""))
@@ -72,6 +82,12 @@ def is_empty_text(block: dict[str, Any]) -> bool:
 
 
 def check_block(block: Any, provider: str, index: int) -> None:
+    if (
+        isinstance(block, dict)
+        and block.get("type") == "text"
+        and isinstance(block.get("text"), str)
+    ):
+        return  # nearly every block: checked in one go
     require(
         isinstance(block, dict) and isinstance(block.get("type"), str),
         provider,
@@ -127,11 +143,14 @@ def close_dangling_calls(history: list[Any]) -> list[Any]:
 def _missing_results(message: dict[str, Any], answer: list[dict[str, Any]]) -> list[Any]:
     if message["role"] != "assistant":
         return []
+    calls = [b for b in content_blocks(message["content"]) if b.get("type") == "tool_use"]
+    if not calls:
+        return []
     answered = {block.get("tool_use_id") for block in answer if block.get("type") == "tool_result"}
     return [
         tool_result_block(block["id"], INTERRUPTED_RESULT, True)
-        for block in content_blocks(message["content"])
-        if block.get("type") == "tool_use" and block["id"] not in answered
+        for block in calls
+        if block["id"] not in answered
     ]
 
 

@@ -73,7 +73,9 @@ def user_side(
     """
     items = [TranscriptItem("tool", tool_results=tuple(results))] if results else []
     items += [TranscriptItem("user", text=text)] if text else []
-    return [items[0]._replace(omitted=omitted), *items[1:]] if items else []
+    if not (items and omitted):
+        return items
+    return [items[0]._replace(omitted=omitted), *items[1:]]
 
 
 def conversion_warnings(items: list[TranscriptItem], source: str, target: str) -> list[str]:
