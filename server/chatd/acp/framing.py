@@ -6,6 +6,7 @@ reported once, so one oversize message costs the client an error, not the connec
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -101,11 +102,17 @@ class TextLines:
         return self._heads[kind] + encode_text(text) + b"}}}}\n"
 
 
+@functools.lru_cache(maxsize=64)
+def text_lines(session_id: str) -> TextLines:
+    """One template per session, not one per streamed delta."""
+    return TextLines(session_id)
+
+
 def update_line(session_id: str, update: dict[str, Any]) -> bytes:
     """A ``session/update`` notification as one line."""
     kind = update["sessionUpdate"]
     content = update.get("content") or {}
     if kind in TEXT_CHUNKS and len(update) == 2 and len(content) == 2:
-        return TextLines(session_id).line(kind, content["text"])
+        return text_lines(session_id).line(kind, content["text"])
     params = {"sessionId": session_id, "update": update}
     return encode_line({"jsonrpc": "2.0", "method": "session/update", "params": params})

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatd.acp.framing import TextLines, update_line
+from chatd.acp.framing import text_lines, update_line
+from chatd.acp.prompt import MEDIA_BLOCKS
 from chatd.core.attachments import MediaInfo
 from chatd.core.events import (
     TextDelta,
@@ -108,7 +109,7 @@ def attachment_chunk(media: MediaInfo) -> dict[str, Any]:
     """An attachment of the user's as it was sent: an image or audio block; any other type
     (a PDF, a video) as a line naming it, since ACP has no block for it without a URI."""
     family = media.mime_type.split("/")[0]
-    if media.data and family in ("image", "audio"):
+    if media.data and family in MEDIA_BLOCKS:
         content = {"type": family, "data": media.data, "mimeType": media.mime_type}
     else:
         label = ", ".join(filter(None, [media.name, media.mime_type, f"{media.size} bytes"]))
@@ -121,7 +122,7 @@ def replay_lines(session_id: str, items: list[TranscriptItem]) -> list[bytes]:
     user chunks (attachments included), thought and agent chunks, each tool call and its
     final update, as wire lines
     (written one by one: the writer joins them once, with the answer, for one syscall)."""
-    text = TextLines(session_id).line
+    text = text_lines(session_id).line
     lines: list[bytes] = []
     for item in items:
         if item.role == "user" and item.text:

@@ -82,22 +82,12 @@ def is_empty_text(block: dict[str, Any]) -> bool:
 
 
 def check_block(block: Any, provider: str, index: int) -> None:
-    if (
-        isinstance(block, dict)
-        and block.get("type") == "text"
-        and isinstance(block.get("text"), str)
-    ):
-        return  # nearly every block: checked in one go
-    require(
-        isinstance(block, dict) and isinstance(block.get("type"), str),
-        provider,
-        index,
-        "content blocks need a type",
-    )
-    kind = block["type"]
-    if kind == "text":
+    kind = block.get("type") if isinstance(block, dict) else None
+    if kind == "text":  # nearly every block: tested first
         require(isinstance(block.get("text"), str), provider, index, "text block without text")
-    elif kind == "tool_use":
+        return
+    require(isinstance(kind, str), provider, index, "content blocks need a type")
+    if kind == "tool_use":
         require(
             isinstance(block.get("id"), str)
             and isinstance(block.get("name"), str)
