@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -12,7 +14,7 @@ from chatd.config import Settings, load_settings
 from chatd.core.events import StatusChanged, TextDelta, TurnEvent
 from chatd.core.manager import SessionManager, history_page
 from chatd.core.providers import ProviderPool
-from chatd.core.providers.base import Conversation, Emit, StepResult, TranscriptItem
+from chatd.core.providers.base import Conversation, Emit, Provider, StepResult, TranscriptItem
 from chatd.core.providers.echo import EchoProvider
 from chatd.core.session import Session
 from chatd.core.store.filestore import FileStore
@@ -145,6 +147,20 @@ async def test_idle_sessions_are_evicted_after_saving(tmp_path: Path) -> None:
 async def test_unknown_session(tmp_path: Path) -> None:
     with pytest.raises(SessionNotFound):
         await manager(tmp_path).get("00000000-0000-4000-8000-000000000000")
+
+
+def test_threads_asking_for_one_provider_at_once_share_one_adapter(tmp_path: Path) -> None:
+    """A session restored off the loop picks its provider on a worker thread."""
+    pool = ProviderPool(settings(tmp_path).providers)
+    start = threading.Barrier(8)
+
+    def build() -> Provider:
+        start.wait()
+        return pool.get("echo")
+
+    with ThreadPoolExecutor(max_workers=8) as threads:
+        built = list(threads.map(lambda _: build(), range(8)))
+    assert all(adapter is pool.get("echo") for adapter in built)
 
 
 def test_history_pages_walk_back_from_the_newest() -> None:

@@ -58,16 +58,22 @@ class ProviderPool:
         self._worker = StreamWorker()
 
     def get(self, name: str) -> Provider:
-        """:raises ProviderUnavailable: no provider of that name is configured."""
-        if name not in self._built:
+        """Callable from a worker thread too (a session restored off the loop picks its
+        provider there): building an adapter has no side effect, so two threads building
+        the same one keep whichever lands first.
+
+        :raises ProviderUnavailable: no provider of that name is configured.
+        """
+        built = self._built.get(name)
+        if built is None:
             settings = self._settings.get(name)
             if settings is None:
                 usable = ", ".join(n for n, s in self._settings.items() if s.usable())
                 raise ProviderUnavailable(
                     f"unknown provider {name!r}; configured providers: {usable}", provider=name
                 )
-            self._built[name] = build_provider(settings, self._worker)
-        return self._built[name]
+            built = self._built.setdefault(name, build_provider(settings, self._worker))
+        return built
 
     def for_stamp(self, stamp: str, endpoint: str | None) -> Provider:
         """The provider that wrote a snapshot: its named endpoint if configured, else by kind.

@@ -27,7 +27,7 @@ from chatd.core.providers.base import (
     TranscriptItem,
 )
 from chatd.core.providers.claude_history import (
-    check_block,
+    checked_history,
     close_dangling_calls,
     content_blocks,
     is_empty_text,
@@ -37,7 +37,6 @@ from chatd.core.providers.claude_history import (
     tool_result_block,
     usage_of,
     visible_text,
-    without_empty_text,
 )
 from chatd.core.providers.credentials import ApiKey
 from chatd.core.providers.media_wire import (
@@ -50,7 +49,7 @@ from chatd.core.providers.media_wire import (
 from chatd.core.providers.remote import RemoteProvider
 from chatd.core.providers.sdk_errors import status_failure, translate_stainless
 from chatd.core.providers.sse import sse_events
-from chatd.core.providers.transcript import require, result_text, user_side
+from chatd.core.providers.transcript import result_text, user_side
 from chatd.errors import ProviderFailure
 
 if TYPE_CHECKING:
@@ -182,13 +181,7 @@ class ClaudeProvider(RemoteProvider["AsyncAnthropic"]):
         return close_dangling_calls(history), warnings
 
     def validate_history(self, messages: list[Any]) -> list[Any]:
-        for index, message in enumerate(super().validate_history(messages)):
-            require(message.get("role") in ("user", "assistant"), self.name, index, "bad role")
-            content = message.get("content")
-            require(isinstance(content, str | list), self.name, index, "content not str or list")
-            for block in content if isinstance(content, list) else ():
-                check_block(block, self.name, index)
-        return close_dangling_calls(without_empty_text(messages))
+        return checked_history(super().validate_history(messages), self.name)
 
     def _request(self, conversation: Conversation) -> dict[str, Any]:
         request: dict[str, Any] = {

@@ -13,6 +13,7 @@ from chatd.core.providers.transcript import (
     IMAGE_PLACEHOLDER,
     INTERRUPTED_RESULT,
     close_dangling,
+    corrupt,
     placeholders,
     require,
 )
@@ -81,11 +82,38 @@ def is_empty_text(block: dict[str, Any]) -> bool:
     return block.get("type") == "text" and not str(block.get("text", "")).strip()
 
 
-def check_block(block: Any, provider: str, index: int) -> None:
+def checked_history(messages: list[dict[str, Any]], provider: str) -> list[Any]:
+    """A restored history the API will take: every message and block checked in one pass,
+    the empty text blocks the reference could save dropped (only if there are any), each
+    dangling tool call answered.
+
+    :raises CorruptSnapshot: naming the first bad message.
+    """
+    has_empty_text = False
+    for index, message in enumerate(messages):
+        require(message.get("role") in ("user", "assistant"), provider, index, "bad role")
+        content = message.get("content")
+        if isinstance(content, str):
+            continue
+        if not isinstance(content, list):
+            raise corrupt(provider, index, "content not str or list")
+        for block in content:
+            if not check_block(block, provider, index):
+                has_empty_text = True
+    return close_dangling_calls(without_empty_text(messages) if has_empty_text else messages)
+
+
+def check_block(block: Any, provider: str, index: int) -> bool:
+    """Whether the API takes ``block`` as it is: false for an empty text block, which a
+    model can send but the API refuses back.
+
+    :raises CorruptSnapshot: no block of its type could be like this.
+    """
     kind = block.get("type") if isinstance(block, dict) else None
     if kind == "text":  # nearly every block: tested first
-        require(isinstance(block.get("text"), str), provider, index, "text block without text")
-        return
+        text = block.get("text")
+        require(isinstance(text, str), provider, index, "text block without text")
+        return bool(text) and not text.isspace()
     require(isinstance(kind, str), provider, index, "content blocks need a type")
     if kind == "tool_use":
         require(
@@ -103,6 +131,7 @@ def check_block(block: Any, provider: str, index: int) -> None:
             index,
             "tool_result without tool_use_id",
         )
+    return True
 
 
 def without_empty_text(history: list[Any]) -> list[Any]:
@@ -126,16 +155,19 @@ def close_dangling_calls(history: list[Any]) -> list[Any]:
         user_role="user",
         key="content",
         items=lambda message: content_blocks(message["content"]),
+        calls=_tool_uses,
         missing=_missing_results,
     )
 
 
-def _missing_results(message: dict[str, Any], answer: list[dict[str, Any]]) -> list[Any]:
-    if message["role"] != "assistant":
+def _tool_uses(message: dict[str, Any]) -> list[dict[str, Any]]:
+    content = message["content"]
+    if message["role"] != "assistant" or isinstance(content, str):
         return []
-    calls = [b for b in content_blocks(message["content"]) if b.get("type") == "tool_use"]
-    if not calls:
-        return []
+    return [block for block in content if block.get("type") == "tool_use"]
+
+
+def _missing_results(calls: list[dict[str, Any]], answer: list[dict[str, Any]]) -> list[Any]:
     answered = {block.get("tool_use_id") for block in answer if block.get("type") == "tool_result"}
     return [
         tool_result_block(block["id"], INTERRUPTED_RESULT, True)

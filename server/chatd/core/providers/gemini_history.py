@@ -119,14 +119,19 @@ def close_dangling(history: list[Any]) -> list[Any]:
         user_role="user",
         key="parts",
         items=lambda content: list(content["parts"]),
+        calls=_function_calls,
         missing=_missing_responses,
     )
 
 
-def _missing_responses(content: dict[str, Any], answer: list[dict[str, Any]]) -> list[Any]:
+def _function_calls(content: dict[str, Any]) -> list[dict[str, Any]]:
     if content.get("role") != "model":
         return []
-    missing = [part["functionCall"] for part in content["parts"] if "functionCall" in part]
+    return [part["functionCall"] for part in content["parts"] if "functionCall" in part]
+
+
+def _missing_responses(calls: list[dict[str, Any]], answer: list[dict[str, Any]]) -> list[Any]:
+    missing = list(calls)
     for part in answer:
         response = part.get("functionResponse")
         match = next((call for call in missing if response and _answers(response, call)), None)

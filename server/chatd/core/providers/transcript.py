@@ -100,21 +100,26 @@ def close_dangling(
     user_role: str,
     key: str,
     items: Callable[[Any], list[Any]],
-    missing: Callable[[Any, list[Any]], list[Any]],
+    calls: Callable[[Any], list[Any]],
+    missing: Callable[[list[Any], list[Any]], list[Any]],
 ) -> list[Any]:
     """Answer every tool call that the next user message leaves unanswered.
 
     For APIs that put all of a step's results in one user message (Anthropic, Gemini):
-    ``missing(message, answer_items)`` returns the result items ``message``'s calls still lack,
-    given the items of the message after it (``[]`` if that is not a user message). They go
-    first into that message, or into a new user message inserted after ``message``.
+    ``calls(message)`` lists the calls a message made (most made none, and nothing more is
+    looked at for them); ``missing(calls, answer_items)`` returns the result items those
+    calls still lack, given the items of the message after it (``[]`` if that is not a user
+    message). They go first into that message, or into a new user message inserted after.
     """
     repaired = list(history)
     for index, message in enumerate(repaired):
+        made = calls(message)
+        if not made:
+            continue
         following = repaired[index + 1] if index + 1 < len(repaired) else None
         answer = following if following is not None and following.get("role") == user_role else None
         answered = items(answer) if answer is not None else []
-        added = missing(message, answered)
+        added = missing(made, answered)
         if not added:
             continue
         if answer is None:
