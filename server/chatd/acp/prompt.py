@@ -9,7 +9,7 @@ a type the session's provider takes (any other stays a line naming it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from chatd.core.attachments import AttachmentInput
@@ -18,11 +18,11 @@ from chatd.errors import InvalidParams, MediaRejected
 MEDIA_BLOCKS = frozenset({"image", "audio"})
 
 
-@dataclass
+@dataclass(frozen=True)
 class Prompt:
     text: str
-    attachments: list[AttachmentInput] = field(default_factory=list)
-    blocks: list[int] = field(default_factory=list)
+    attachments: list[AttachmentInput]
+    blocks: list[int]
     """Each attachment's position among the prompt's blocks, for errors."""
 
     def located(self, exc: MediaRejected) -> MediaRejected:
@@ -41,16 +41,16 @@ def read_prompt(blocks: list[Any], accepted: frozenset[str]) -> Prompt:
     :raises InvalidParams: a block type this agent does not take.
     """
     texts: list[str] = []
-    prompt = Prompt("")
+    attachments: list[AttachmentInput] = []
+    positions: list[int] = []
     for position, block in enumerate(blocks):
         media = _attachment(block, accepted)
-        if media is not None:
-            prompt.attachments.append(media)
-            prompt.blocks.append(position)
-        else:
+        if media is None:
             texts.append(_block_text(block))
-    prompt.text = "\n\n".join(texts)
-    return prompt
+        else:
+            attachments.append(media)
+            positions.append(position)
+    return Prompt("\n\n".join(texts), attachments, positions)
 
 
 def _attachment(block: Any, accepted: frozenset[str]) -> AttachmentInput | None:

@@ -120,8 +120,8 @@ def attachment_chunk(media: MediaInfo) -> dict[str, Any]:
 def replay_lines(session_id: str, items: list[TranscriptItem]) -> list[bytes]:
     """The whole conversation as the client would have seen it live, tool calls finished:
     user chunks (attachments included), thought and agent chunks, each tool call and its
-    final update, as wire lines
-    (written one by one: the writer joins them once, with the answer, for one syscall)."""
+    final update, as wire lines (written one by one: the writer joins them once, with the
+    answer, for one syscall)."""
     text = text_lines(session_id).line
     lines: list[bytes] = []
     for item in items:

@@ -111,9 +111,8 @@ def check_block(block: Any, provider: str, index: int) -> bool:
     """
     kind = block.get("type") if isinstance(block, dict) else None
     if kind == "text":  # nearly every block: tested first
-        text = block.get("text")
-        require(isinstance(text, str), provider, index, "text block without text")
-        return bool(text) and not text.isspace()
+        require(isinstance(block.get("text"), str), provider, index, "text block without text")
+        return not is_empty_text(block)
     require(isinstance(kind, str), provider, index, "content blocks need a type")
     if kind == "tool_use":
         require(
