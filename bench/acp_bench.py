@@ -8,8 +8,12 @@
   ratios are the medians of those per-run ratios, so a busy moment weighs on both sides.
 - the same 1,000 texts as a Claude conversation (one text block each), loaded from the store
   beside its own `FileStore.load`: a real provider's history costs more than echo's strings.
+- the floor: a bare process that, for each request, does the baseline's `FileStore.load` and
+  writes back the agent's own replay bytes, made beforehand (blocking I/O, no event loop, no
+  thread, no provider, transcript or encoding): what any agent that reads the snapshot and
+  sends the replay over a pipe pays before doing any work of its own.
 
-Usage: python bench/acp_bench.py [--quick]
+Usage: python bench/acp_bench.py [--quick]   (``--floor-agent STORE REPLAY`` is the floor's child)
 Ends with one line: ``RESULT acp_startup_s=… stdio_startup_s=… startup_ratio=… …``.
 """
 
@@ -17,11 +21,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import fcntl
 import itertools
 import json
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -51,9 +57,9 @@ class LineClient:
     about 280 page faults, near 1 ms on this VM), the lines before the answer counted rather
     than decoded; ``check`` decodes every one of them, outside the timed runs."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], command: list[str] | None = None) -> None:
         self.process = subprocess.Popen(
-            daemon_command("acp"),
+            command or daemon_command("acp"),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -66,6 +72,8 @@ class LineClient:
         self.ids = itertools.count(1)
         self.notifications = 0
         self.buffer = bytearray(READ_BUFFER)  # zero-filled: its pages are touched once, here
+        self.updates = b""
+        """The lines before the last checked answer, as they came."""
 
     def call(self, method: str, params: dict[str, Any], *, check: bool = False) -> Any:
         request_id = next(self.ids)
@@ -84,13 +92,31 @@ class LineClient:
             assert "result" in answer, answer
             self.notifications += buffer.count(b"\n", 0, last)
             if check:
-                for line in buffer[:last].splitlines():
+                self.updates = bytes(buffer[:last])
+                for line in self.updates.splitlines():
                     assert json.loads(line)["method"] == "session/update", line
             return answer["result"]
 
     def close(self) -> None:
         self.stdin.close()
         self.process.wait()
+
+
+def serve_floor(store_dir: str, replay_file: str) -> None:
+    """The floor's agent: each request line gets ``FileStore.load`` of its session, then the
+    replay bytes read at start and an empty result, in one write (no copy) when the pipe
+    takes it."""
+    store, replay = FileStore(Path(store_dir)), Path(replay_file).read_bytes()
+    fcntl.fcntl(1, fcntl.F_SETPIPE_SZ, 2**20)  # as the agent does
+    for line in sys.stdin.buffer:
+        request = json.loads(line)
+        store.load(request["params"]["sessionId"])
+        answer = b'{"jsonrpc":"2.0","id":%d,"result":{}}\n' % request["id"]
+        sent = os.writev(1, [replay, answer])
+        if sent < len(replay) + len(answer):  # the client left the pipe full
+            rest = memoryview(replay + answer)[sent:]
+            while rest:
+                rest = rest[os.write(1, rest) :]
 
 
 def start_up(
@@ -154,9 +180,10 @@ class Replays:
     def __init__(
         self, loop: asyncio.AbstractEventLoop, env: dict[str, str], store_dir: Path, params: Any
     ) -> None:
-        self.loop, self.params = loop, params
+        self.loop, self.params, self.env = loop, params, env
         self.cold, self.live = LineClient(env), LineClient(env)
         self.checked: set[LineClient] = set()
+        self.floor_client: LineClient | None = None
         for agent in (self.cold, self.live):
             agent.call("initialize", {"protocolVersion": 1})
         settings = load_settings(
@@ -185,9 +212,21 @@ class Replays:
         self.checked.add(agent)
         assert agent.notifications - before == MESSAGES
 
+    def floor(self, scratch: Path) -> Callable[[], None]:
+        """The floor's timed call, its agent started on the live agent's replay bytes."""
+        self.from_memory()  # checked before: its lines are kept
+        replay = scratch / "replay.ndjson"
+        replay.write_bytes(self.live.updates)
+        store_dir = scratch / "store"
+        command = [sys.executable, __file__, "--floor-agent", str(store_dir), str(replay)]
+        floor_client = self.floor_client = LineClient(self.env, command)
+        return lambda: self._through(floor_client)
+
     def close(self) -> None:
         self.cold.close()
         self.live.close()
+        if self.floor_client is not None:
+            self.floor_client.close()
         self.loop.run_until_complete(self.manager.shutdown())
 
 
@@ -230,7 +269,12 @@ def interleaved(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs")
-    quick = parser.parse_args().quick
+    parser.add_argument("--floor-agent", nargs=2, metavar=("STORE", "REPLAY"), help="internal")
+    args = parser.parse_args()
+    if args.floor_agent:
+        serve_floor(*args.floor_agent)
+        return
+    quick = args.quick
     loop = asyncio.new_event_loop()
     with tempfile.TemporaryDirectory(prefix="chatd-acp-bench-") as scratch:
         root = Path(scratch)
@@ -257,6 +301,7 @@ def main() -> None:
                     "cold": replays.from_store,
                     "live": replays.from_memory,
                     "agent": replays.in_process,
+                    "floor": replays.floor(root),
                 },
                 21 if quick else 101,
             )
@@ -269,13 +314,17 @@ def main() -> None:
             replays.close()
             claude_replays.close()
     loop.close()
-    (cold_s, cold_x), (live_s, live_x), (agent_s, agent_x) = figures.values()
+    (cold_s, cold_x), (live_s, live_x), (agent_s, agent_x), (floor_s, floor_x) = figures.values()
     ((claude_s, claude_x),) = claude_figures.values()
     print(f"start-up to initialize: chatd acp {acp_s:.3f} s, chatd serve --stdio {stdio_s:.3f} s")
     print(f"FileStore.load of a {MESSAGES}-message snapshot: {load_s * 1000:.2f} ms")
     print(f"session/load from the store: {cold_s * 1000:.2f} ms ({cold_x:.2f}x)")
     print(f"session/load of the live session: {live_s * 1000:.2f} ms ({live_x:.2f}x)")
     print(f"  of which the agent's own work: {agent_s * 1000:.2f} ms ({agent_x:.2f}x)")
+    print(
+        f"floor (read + decode, then the same bytes down a pipe): {floor_s * 1000:.2f} ms "
+        f"({floor_x:.2f}x)"
+    )
     print(
         f"the same as a Claude conversation, from the store: {claude_s * 1000:.2f} ms "
         f"({claude_x:.2f}x its FileStore.load, {claude_load_s * 1000:.2f} ms)"
@@ -286,6 +335,8 @@ def main() -> None:
         f"load_cold_ms={cold_s * 1000:.2f} load_cold_ratio={cold_x:.2f} "
         f"load_live_ms={live_s * 1000:.2f} load_live_ratio={live_x:.2f} "
         f"load_agent_ms={agent_s * 1000:.2f} load_agent_ratio={agent_x:.2f} "
+        f"floor_ms={floor_s * 1000:.2f} floor_ratio={floor_x:.2f} "
+        f"load_cold_vs_floor={cold_s / floor_s:.2f} "
         f"claude_store_load_ms={claude_load_s * 1000:.2f} claude_cold_ms={claude_s * 1000:.2f} "
         f"claude_cold_ratio={claude_x:.2f}"
     )
